@@ -1,0 +1,703 @@
+"""The WebSocket protocol, written once (RFC 6455, with RFC 7692's hooks).
+
+Every protocol decision lives here: which input is an error, which close code it gets,
+which limit applies. Interpreted, this module is the pure-Python implementation. The
+build also compiles this very file with Cython as ``wsframe._codec_c`` (the static types
+are in ``_codec_c.pxd``); compiled, it calls the C primitives of ``_primitives.pyx``
+directly instead of ``_primitives_py``.
+"""
+
+import cython
+
+from ._errors import Opcode, ProtocolError
+
+if not cython.compiled:  # the compiled module cimports these from _primitives (see .pxd)
+    from ._primitives_py import (
+        Utf8Validator,
+        encode_frame,
+        frame_header,
+        unmask,
+        utf8_error_offset,
+    )
+
+__all__ = [
+    "Frame",
+    "Close",
+    "FrameHeader",
+    "FrameDecoder",
+    "FrameEncoder",
+    "parse_header",
+    "encode_header",
+    "parse_close",
+    "build_close",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "FRAGMENT_COST",
+]
+
+# 1 MiB, as websockets: large enough for chat and RPC traffic, small enough that a
+# thousand idle-but-hostile connections cannot take a gigabyte. Raise it per decoder.
+DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
+# Bytes charged to a message for each continuation frame on top of its payload, so a
+# flood of empty fragments runs into max_message_size instead of running forever.
+FRAGMENT_COST = 16
+
+_OPCODE_NAMES = {int(op): op for op in Opcode}
+# Index by the 4-bit opcode; None marks the reserved opcodes 0x3-0x7 and 0xB-0xF.
+_OPCODES = tuple(_OPCODE_NAMES.get(i) for i in range(16))
+_OP_CONT = 0
+_OP_TEXT = 1
+_OP_BINARY = 2
+_OP_CLOSE = 8
+
+_ROLES = ("server", "client")
+
+
+def _valid_close_code(code):
+    """Codes a peer may send (RFC 6455 7.4 and the IANA registry)."""
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+
+
+def _fail_utf8(exc, base):
+    """ProtocolError 1007 for a UnicodeDecodeError of a whole text (``base``: bytes before it)."""
+    if exc.reason == "unexpected end of data":
+        return ProtocolError(1007, "text ends inside a UTF-8 sequence")
+    return ProtocolError(
+        1007, "invalid UTF-8 at byte %d of the text" % (base + utf8_error_offset(exc))
+    )
+
+
+class Frame:
+    """A decoder event: a whole message (``assemble=True``), one data frame
+    (``assemble=False``), or a ping/pong control frame.
+
+    ``data`` is ``str`` for a text message decoded with ``text="str"``, else ``bytes``.
+    """
+
+    def __init__(self, opcode, data, fin=True, rsv1=False):
+        self.opcode = opcode
+        self.data = data
+        self.fin = fin
+        self.rsv1 = rsv1
+
+    def __repr__(self):
+        data = self.data
+        shown = repr(data[:40]) + ("..." if len(data) > 40 else "")
+        return "%s(%s, %s, fin=%r, rsv1=%r)" % (
+            type(self).__name__,
+            Opcode(self.opcode).name,
+            shown,
+            self.fin,
+            self.rsv1,
+        )
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None
+
+    def _key(self):
+        return (self.opcode, self.data, self.fin, self.rsv1)
+
+
+class Close(Frame):
+    """A close frame: ``code`` is None when the payload was empty."""
+
+    def __init__(self, code=None, reason="", data=b""):
+        self.opcode = Opcode.CLOSE
+        self.data = data
+        self.fin = True
+        self.rsv1 = False
+        self.code = code
+        self.reason = reason
+
+    def __repr__(self):
+        return "Close(code=%r, reason=%r)" % (self.code, self.reason)
+
+    def _key(self):
+        return (self.opcode, self.data, self.code, self.reason)
+
+
+def _new_frame(opcode, data, fin, rsv1):
+    # Skips __init__'s argument parsing: this runs once per event on the hot path.
+    frame = Frame.__new__(Frame)
+    frame.opcode = _OPCODES[opcode]
+    frame.data = data
+    frame.fin = fin
+    frame.rsv1 = rsv1
+    return frame
+
+
+def parse_close(payload):
+    """``(code, reason)`` of a close frame's payload; ProtocolError if it is invalid.
+
+    An empty payload gives ``(None, "")``.
+    """
+    payload = bytes(payload)
+    n = len(payload)
+    if n == 0:
+        return None, ""
+    if n == 1:
+        raise ProtocolError(1002, "close frame payload of 1 byte: a code needs 2")
+    if n > 125:
+        raise ProtocolError(1002, "close frame payload of %d bytes exceeds 125" % n)
+    code = (payload[0] << 8) | payload[1]
+    if not _valid_close_code(code):
+        raise ProtocolError(1002, "close code %d may not be sent by a peer" % code)
+    try:
+        reason = payload[2:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail_utf8(exc, 0) from None
+    return code, reason
+
+
+def build_close(code=None, reason=""):
+    """The payload of a close frame; ValueError for a code or reason that may not be sent."""
+    if code is None:
+        if reason:
+            raise ValueError("a close reason needs a close code")
+        return b""
+    code = int(code)
+    if not _valid_close_code(code):
+        raise ValueError("close code %d may not be sent (RFC 6455 7.4)" % code)
+    data = reason.encode("utf-8")
+    if len(data) > 123:
+        raise ValueError("close reason of %d bytes exceeds 123" % len(data))
+    return bytes(((code >> 8) & 0xFF, code & 0xFF)) + data
+
+
+class FrameHeader:
+    """A parsed frame header (``parse_header``)."""
+
+    __slots__ = ("fin", "rsv", "opcode", "masked", "key", "length", "size")
+
+    def __init__(self, fin, rsv, opcode, masked, key, length, size):
+        self.fin = fin  #: FIN bit
+        self.rsv = rsv  #: the three RSV bits as 0..7 (RSV1 = 4)
+        self.opcode = opcode  #: int opcode (may be reserved: parse_header reports)
+        self.masked = masked
+        self.key = key  #: 4-byte masking key, or None
+        self.length = length  #: payload length
+        self.size = size  #: header length in bytes (2..14)
+
+    def __repr__(self):
+        return "FrameHeader(%s)" % ", ".join(
+            "%s=%r" % (name, getattr(self, name)) for name in self.__slots__
+        )
+
+    def __eq__(self, other):
+        if not isinstance(other, FrameHeader):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None
+
+
+def parse_header(buf, offset=0):
+    """Parse the frame header at ``buf[offset:]``; None if more bytes are needed.
+
+    Only the length encoding is checked here (most significant bit of a 64-bit length:
+    1002; a length not in its shortest form: 1002); the decoder applies the other rules.
+    """
+    data = bytes(buf)
+    end = len(data)
+    pos = offset
+    if pos < 0 or pos > end:
+        raise ValueError("offset %d outside a buffer of %d bytes" % (offset, end))
+    if end - pos < 2:
+        return None
+    b0 = data[pos]
+    b1 = data[pos + 1]
+    size = _header_size(b1)
+    if end - pos < size:
+        return None
+    length = _read_length(data, pos, b1)
+    _check_length(data, pos, b1, length, False)
+    key = data[pos + size - 4 : pos + size] if b1 & 0x80 else None
+    return FrameHeader(
+        bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F, bool(b1 & 0x80), key, length, size
+    )
+
+
+def encode_header(opcode, length, *, fin=True, rsv=0, mask=None):
+    """A frame header for a payload of ``length`` bytes (shortest length form)."""
+    if not 0 <= int(opcode) <= 15 or not 0 <= rsv <= 7:
+        raise ValueError("opcode must be 0..15 and rsv 0..7")
+    if not 0 <= length < (1 << 63):
+        raise ValueError("payload length %r out of range" % (length,))
+    key = None
+    if mask is not None:
+        key = bytes(mask)
+        if len(key) != 4:
+            raise ValueError("mask must be exactly 4 bytes")
+    return frame_header((0x80 if fin else 0) | (rsv << 4) | int(opcode), length, key)
+
+
+def _header_size(b1):
+    """Header length implied by the second byte."""
+    size = 2
+    n = b1 & 0x7F
+    if n == 126:
+        size = 4
+    elif n == 127:
+        size = 10
+    if b1 & 0x80:
+        size += 4
+    return size
+
+
+def _read_length(data, pos, b1):
+    n = b1 & 0x7F
+    if n < 126:
+        return n
+    if n == 126:
+        return (data[pos + 2] << 8) | data[pos + 3]
+    length = 0
+    for i in range(pos + 2, pos + 10):
+        length = (length << 8) | data[i]
+    return length
+
+
+def _check_length(data, pos, b1, length, allow_nonminimal):
+    """RFC 6455 5.2: MSB of a 64-bit length must be 0; the length uses its shortest form."""
+    n = b1 & 0x7F
+    if n == 127 and data[pos + 2] & 0x80:
+        raise ProtocolError(1002, "64-bit payload length with its most significant bit set")
+    if allow_nonminimal:
+        return
+    if (n == 126 and length < 126) or (n == 127 and length < 65536):
+        raise ProtocolError(
+            1002, "payload length %d not encoded in its shortest form" % length
+        )
+
+
+class FrameDecoder:
+    """Bytes in, events out. Sans-IO: call ``feed`` with whatever the socket gave.
+
+    ``role`` is the side this decoder runs on: a "server" decodes a client's (masked)
+    frames. Strict by default; each leniency is a named switch, off by default:
+
+    - ``allow_any_masking``: accept unmasked frames to a server and masked ones to a client.
+    - ``allow_nonminimal_length``: accept lengths not in their shortest encoding.
+    - ``allow_any_close_code``: accept any close code from 1000 to 4999.
+    """
+
+    def __init__(
+        self,
+        role="server",
+        *,
+        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size=None,
+        assemble=True,
+        text="str",
+        extensions=(),
+        allow_any_masking=False,
+        allow_nonminimal_length=False,
+        allow_any_close_code=False,
+    ):
+        if role not in _ROLES:
+            raise ValueError("role must be 'server' or 'client', not %r" % (role,))
+        if text not in ("str", "bytes"):
+            raise ValueError("text must be 'str' or 'bytes', not %r" % (text,))
+        if max_message_size is None or max_message_size <= 0:
+            raise ValueError("max_message_size must be a positive number of bytes")
+        if max_frame_size is None:
+            max_frame_size = max_message_size
+        elif max_frame_size <= 0:
+            raise ValueError("max_frame_size must be a positive number of bytes")
+        self.role = role
+        self.max_message_size = max_message_size
+        self.max_frame_size = max_frame_size
+        self._assemble = bool(assemble)
+        self._text_str = text == "str"
+        self._mask_expected = 0x80 if role == "server" else 0
+        self._mask_any = bool(allow_any_masking)
+        self._nonminimal_ok = bool(allow_nonminimal_length)
+        self._any_close_code = bool(allow_any_close_code)
+        self._compressor = None
+        self._rsv_allowed = 0
+        for ext in extensions:
+            bits = int(ext.rsv_bits)
+            if bits & ~0x70 or bits & self._rsv_allowed:
+                raise ValueError("extension %r claims RSV bits %#x already owned" % (ext, bits))
+            self._rsv_allowed |= bits
+            if bits & 0x40:
+                self._compressor = ext
+        self._error = None
+        self._closed = False
+        self._head = b""  # the start of a header split across feeds (< 14 bytes)
+        # The frame being received.
+        self._b0 = 0
+        self._masked = False
+        self._key = b""
+        self._length = 0
+        self._remaining = 0
+        self._ctrl = bytearray()
+        # The message being received.
+        self._msg_opcode = 0
+        self._msg_compressed = False
+        self._msg_cost = 0  # what max_message_size is checked against
+        self._parts = []
+        self._validator = None
+
+    @property
+    def closed(self):
+        """True once a close frame was received: any further frame is an error."""
+        return self._closed
+
+    def feed(self, data):
+        """Decode the next bytes; return the events they completed.
+
+        On a ProtocolError the events completed before the error in the same call are in
+        the exception's ``events`` attribute; the decoder then stays failed.
+        """
+        if self._error is not None:
+            exc = ProtocolError(self._error.code, self._error.reason)
+            exc.events = []
+            raise exc
+        if type(data) is not bytes:
+            data = bytes(data)
+        events = []
+        try:
+            self._process(data, events)
+        except ProtocolError as exc:
+            self._error = exc
+            exc.events = events
+            raise
+        return events
+
+    def _process(self, data, events):
+        end = len(data)
+        pos = 0
+        if self._head:
+            # Finish a split header from at most 14 new bytes; never rescan the chunk.
+            head = self._head + data[:14]
+            size = self._start_frame(head, 0, len(head), events)
+            if size == 0:
+                self._head = head
+                return
+            pos = size - len(self._head)
+            self._head = b""
+        while pos < end:
+            remaining = self._remaining
+            if remaining:
+                stop = pos + remaining if end - pos > remaining else end
+                self._consume(data, pos, stop, events)
+                pos = stop
+                continue
+            size = self._start_frame(data, pos, end, events)
+            if size == 0:
+                self._head = data[pos:end]
+                return
+            pos += size
+
+    def _start_frame(self, data, pos, end, events):
+        """Parse and check the header at data[pos:end]; its size, or 0 if incomplete."""
+        if self._closed:
+            raise ProtocolError(1002, "data received after the close frame")
+        if end - pos < 2:
+            return 0
+        b0 = data[pos]
+        b1 = data[pos + 1]
+        size = _header_size(b1)
+        if end - pos < size:
+            return 0
+        length = _read_length(data, pos, b1)
+        _check_length(data, pos, b1, length, self._nonminimal_ok)
+        opcode = b0 & 0x0F
+        if _OPCODES[opcode] is None:
+            raise ProtocolError(1002, "reserved opcode %#x" % opcode)
+        masked = b1 & 0x80
+        if masked != self._mask_expected and not self._mask_any:
+            if masked:
+                raise ProtocolError(1002, "masked frame from the server")
+            raise ProtocolError(1002, "unmasked frame from the client")
+        rsv = b0 & 0x70
+        if rsv & ~self._rsv_allowed:
+            raise ProtocolError(
+                1002, "RSV bits %#x set without an extension that owns them" % (rsv >> 4)
+            )
+        if opcode >= 8:
+            if not b0 & 0x80:
+                raise ProtocolError(1002, "fragmented control frame")
+            if length > 125:
+                raise ProtocolError(
+                    1002, "control frame payload of %d bytes exceeds 125" % length
+                )
+            if rsv:
+                raise ProtocolError(1002, "RSV bit set on a control frame")
+        else:
+            self._start_data_frame(b0, opcode, rsv, length)
+        self._b0 = b0
+        self._masked = masked != 0
+        if masked:
+            self._key = data[pos + size - 4 : pos + size]
+        self._length = length
+        self._remaining = length
+        if length == 0:
+            self._end_frame(b"", events)
+        return size
+
+    def _start_data_frame(self, b0, opcode, rsv, length):
+        """The rules for a data frame's place in its message and its size."""
+        if length > self.max_frame_size:
+            raise ProtocolError(
+                1009,
+                "frame of %d bytes exceeds the limit of %d" % (length, self.max_frame_size),
+            )
+        if opcode == _OP_CONT:
+            if not self._msg_opcode:
+                raise ProtocolError(1002, "continuation frame without a message to continue")
+            if rsv & 0x40:
+                raise ProtocolError(1002, "RSV1 set on a continuation frame")
+            self._msg_cost += FRAGMENT_COST
+        else:
+            if self._msg_opcode:
+                raise ProtocolError(
+                    1002, "new data frame while a fragmented message is unfinished"
+                )
+            self._msg_opcode = opcode
+            self._msg_compressed = (rsv & 0x40) != 0 and self._compressor is not None
+            self._msg_cost = 0
+            if opcode == _OP_TEXT:
+                self._validator = None
+        if not self._msg_compressed:
+            cost = self._msg_cost + length
+            if cost > self.max_message_size:
+                raise ProtocolError(1009, self._too_big(cost))
+        elif self._msg_cost > self.max_message_size:
+            raise ProtocolError(1009, self._too_big(self._msg_cost))
+
+    def _too_big(self, size):
+        return "message of %d bytes exceeds the limit of %d" % (size, self.max_message_size)
+
+    def _consume(self, data, start, stop, events):
+        """Take payload bytes data[start:stop] of the current frame."""
+        n = stop - start
+        offset = self._length - self._remaining
+        self._remaining -= n
+        if self._masked:
+            chunk = unmask(data, start, stop, self._key, offset)
+        else:
+            chunk = data[start:stop]
+        if self._b0 & 0x08:  # control frame: buffered whole, at most 125 bytes
+            if self._remaining or offset:
+                self._ctrl += chunk
+                if self._remaining:
+                    return
+                chunk = bytes(self._ctrl)
+                del self._ctrl[:]
+            self._end_control(chunk, events)
+            return
+        if self._remaining == 0 and offset == 0:
+            if self._b0 & 0x80 and self._assemble and not self._parts and not self._msg_compressed:
+                self._whole_message(chunk, events)  # the fast path: one frame, one chunk
+                return
+        self._data_chunk(chunk, events)
+        if self._remaining == 0:
+            self._end_data_frame(events)
+
+    def _whole_message(self, chunk, events):
+        """A one-frame message that arrived in one piece."""
+        opcode = self._msg_opcode
+        self._msg_opcode = 0
+        if opcode == _OP_TEXT:
+            if self._text_str:
+                try:
+                    text = chunk.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise _fail_utf8(exc, 0) from None
+                events.append(_new_frame(opcode, text, True, False))
+                return
+            validator = Utf8Validator()
+            if not validator.feed_slice(chunk, 0, len(chunk)):
+                raise ProtocolError(
+                    1007, "invalid UTF-8 at byte %d of the text" % validator.error_offset
+                )
+            if not validator.complete:
+                raise ProtocolError(1007, "text ends inside a UTF-8 sequence")
+        events.append(_new_frame(opcode, chunk, True, False))
+
+    def _data_chunk(self, chunk, events):
+        """Account, inflate and validate payload bytes of a data frame as they arrive."""
+        last = self._remaining == 0 and (self._b0 & 0x80) != 0
+        if self._msg_compressed:
+            budget = self.max_message_size - self._msg_cost
+            try:
+                chunk = self._compressor.inflate(chunk, last, budget)
+            except ProtocolError:
+                raise
+            except Exception as exc:
+                raise ProtocolError(1007, "invalid compressed data: %s" % exc) from None
+            if len(chunk) > budget:
+                raise ProtocolError(
+                    1009,
+                    "message inflates past the limit of %d bytes" % self.max_message_size,
+                )
+            self._msg_cost += len(chunk)
+        if self._msg_opcode == _OP_TEXT and chunk:
+            validator = self._validator
+            if validator is None:
+                validator = self._validator = Utf8Validator()
+            if not validator.feed_slice(chunk, 0, len(chunk)):
+                raise ProtocolError(
+                    1007, "invalid UTF-8 at byte %d of the text" % validator.error_offset
+                )
+        if chunk:
+            self._parts.append(chunk)
+
+    def _end_data_frame(self, events):
+        fin = (self._b0 & 0x80) != 0
+        if fin and self._msg_opcode == _OP_TEXT:
+            validator = self._validator
+            if validator is not None and not validator.complete:
+                raise ProtocolError(1007, "text ends inside a UTF-8 sequence")
+        if not self._assemble:
+            data = b"".join(self._parts)
+            self._parts = []
+            events.append(
+                _new_frame(self._b0 & 0x0F, data, fin, (self._b0 & 0x40) != 0)
+            )
+        elif fin:
+            data = b"".join(self._parts)
+            self._parts = []
+            if self._msg_opcode == _OP_TEXT and self._text_str:
+                data = data.decode("utf-8")  # already validated
+            events.append(_new_frame(self._msg_opcode, data, True, False))
+        if fin:
+            self._msg_opcode = 0
+            self._validator = None
+
+    def _end_frame(self, chunk, events):
+        """A frame whose payload is complete (used for empty payloads)."""
+        if self._b0 & 0x08:
+            self._end_control(chunk, events)
+        elif self._b0 & 0x80 and self._assemble and not self._parts and not self._msg_compressed:
+            self._whole_message(chunk, events)
+        else:
+            self._data_chunk(chunk, events)
+            self._end_data_frame(events)
+
+    def _end_control(self, payload, events):
+        opcode = self._b0 & 0x0F
+        if opcode == _OP_CLOSE:
+            code, reason = self._parse_close(payload)
+            self._closed = True
+            event = Close.__new__(Close)
+            event.opcode = Opcode.CLOSE
+            event.data = payload
+            event.fin = True
+            event.rsv1 = False
+            event.code = code
+            event.reason = reason
+            events.append(event)
+        else:
+            events.append(_new_frame(opcode, payload, True, False))
+
+    def _parse_close(self, payload):
+        if not self._any_close_code or len(payload) < 2:
+            return parse_close(payload)
+        code = (payload[0] << 8) | payload[1]
+        if not 1000 <= code <= 4999:
+            raise ProtocolError(1002, "close code %d outside 1000-4999" % code)
+        try:
+            return code, payload[2:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _fail_utf8(exc, 0) from None
+
+
+class FrameEncoder:
+    """Messages in, bytes out. A "client" masks every frame with a fresh CSPRNG key.
+
+    ``max_frame_size`` splits ``text``/``binary`` messages into fragments of at most that
+    many payload bytes. With a compression extension (``extensions=[PerMessageDeflate]``)
+    ``text``/``binary`` compress messages the extension deems worth it, and
+    ``encode(..., rsv1=True)`` starts a compressed fragmented message.
+    """
+
+    def __init__(self, role="server", *, max_frame_size=None, extensions=()):
+        if role not in _ROLES:
+            raise ValueError("role must be 'server' or 'client', not %r" % (role,))
+        if max_frame_size is not None and max_frame_size <= 0:
+            raise ValueError("max_frame_size must be a positive number of bytes")
+        self.role = role
+        self.max_frame_size = max_frame_size or 0
+        self._masked = role == "client"
+        self._compressor = None
+        for ext in extensions:
+            if int(ext.rsv_bits) & 0x40:
+                self._compressor = ext
+        self._compressing = False
+
+    def text(self, text):
+        """A whole text message (``str``)."""
+        return self._message(_OP_TEXT, text.encode("utf-8"))
+
+    def binary(self, data):
+        """A whole binary message."""
+        return self._message(_OP_BINARY, bytes(data))
+
+    def ping(self, data=b""):
+        return self._control(Opcode.PING, data)
+
+    def pong(self, data=b""):
+        return self._control(Opcode.PONG, data)
+
+    def close(self, code=None, reason=""):
+        """A close frame; ValueError for a code or reason that may not be sent."""
+        return self._control(_OP_CLOSE, build_close(code, reason))
+
+    def encode(self, opcode, data, fin=True, rsv1=False):
+        """One frame. ``rsv1=True`` on the first frame of a message compresses the message
+        (every frame of it, up to ``fin``) with the negotiated extension."""
+        op = int(opcode)
+        if _OPCODES[op & 15] is None or op > 15:
+            raise ValueError("opcode %r is reserved" % (opcode,))
+        payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        if op >= 8:
+            if not fin or rsv1:
+                raise ValueError("control frames cannot be fragmented or compressed")
+            return self._control(op, payload)
+        first = op != _OP_CONT
+        if first:
+            self._compressing = bool(rsv1)
+        elif rsv1:
+            raise ValueError("RSV1 belongs on the first frame of a message only")
+        if self._compressing:
+            if self._compressor is None:
+                raise ValueError("rsv1=True needs a compression extension")
+            payload = self._compressor.deflate(payload, bool(fin))
+        b0 = (0x80 if fin else 0) | (0x40 if first and self._compressing else 0) | op
+        if fin:
+            self._compressing = False
+        return encode_frame(b0, payload, self._masked)
+
+    def _message(self, opcode, payload):
+        b0 = opcode
+        if self._compressor is not None and self._compressor.should_compress(len(payload)):
+            payload = self._compressor.deflate(payload, True)
+            b0 |= 0x40
+        limit = self.max_frame_size
+        if not limit or len(payload) <= limit:
+            return encode_frame(b0 | 0x80, payload, self._masked)
+        parts = []
+        n = len(payload)
+        for start in range(0, n, limit):
+            stop = start + limit
+            fin = 0x80 if stop >= n else 0
+            parts.append(encode_frame(b0 | fin, payload[start:stop], self._masked))
+            b0 = _OP_CONT
+        return b"".join(parts)
+
+    def _control(self, opcode, data):
+        payload = bytes(data)
+        if len(payload) > 125:
+            raise ValueError(
+                "control frame payload of %d bytes exceeds 125" % len(payload)
+            )
+        return encode_frame(0x80 | opcode, payload, self._masked)

@@ -1,0 +1,35 @@
+# The C primitives as the compiled codec sees them: plain C calls, no Python overhead.
+# Python callers use the def/cpdef functions of _primitives.pyx, which match
+# _primitives_py.py name for name.
+from libc.stdint cimport uint8_t, uint64_t
+
+
+cdef extern from "wsframe.h" nogil:
+    ctypedef struct wsf_utf8_state:
+        pass
+    void wsf_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key, size_t phase)
+    void wsf_utf8_init(wsf_utf8_state *st)
+    int wsf_utf8_feed(wsf_utf8_state *st, const uint8_t *data, size_t length, size_t *err)
+    int wsf_utf8_complete(const wsf_utf8_state *st)
+    int wsf_utf8_validate(const uint8_t *data, size_t length, size_t *err)
+    int wsf_unmask_utf8(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
+                        size_t phase, wsf_utf8_state *st, size_t *err)
+    int wsf_random_key(uint8_t *key)
+    int wsf_random_bytes(uint8_t *out, size_t n)
+    size_t wsf_encode_header(uint8_t *out, int fin, int rsv, int opcode, const uint8_t *key,
+                             uint64_t length)
+    const char *wsf_get_path(int prim)
+    int wsf_set_path(int prim, const char *name)
+    int wsf_list_paths(int prim, const char **names, int max)
+
+
+cdef class Utf8Validator:
+    cdef wsf_utf8_state _state
+    cdef Py_ssize_t _fed
+    cdef public object error_offset
+    cpdef bint feed_slice(self, data, Py_ssize_t start, Py_ssize_t end) except -1
+
+
+cdef bytes unmask(bytes src, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t phase)
+cdef bytes frame_header(int b0, unsigned long long length, object key)
+cdef bytes encode_frame(int b0, bytes payload, bint masked)

@@ -1,0 +1,228 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, freethreading_compatible=True
+"""The C primitives of csrc/, callable from Python.
+
+Names and behaviour match _primitives_py.py exactly; the test suite runs both. The cdef
+functions declared in _primitives.pxd are what the compiled codec calls directly.
+
+Threads: every function here may be called from several threads at once. A
+Utf8Validator holds per-stream state: share one between threads only with a lock.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.string cimport memcpy
+
+from ._primitives_py import utf8_error_offset  # noqa: F401  (same name in both modules)
+
+__all__ = [
+    "apply_mask",
+    "apply_mask_inplace",
+    "apply_mask_into",
+    "validate_utf8",
+    "Utf8Validator",
+    "random_mask",
+    "cpu_paths",
+    "available_paths",
+    "set_path",
+    "utf8_error_offset",
+]
+
+# Below this many bytes the work is shorter than releasing and re-taking the GIL
+# (measured: benchmarks/bench_primitives.py::test_gil_threshold).
+cdef Py_ssize_t NOGIL_THRESHOLD = 1 << 16
+
+_PRIMS = ("mask", "utf8")
+
+
+cdef int _prim_index(prim) except -1:
+    try:
+        return _PRIMS.index(prim)
+    except ValueError:
+        raise ValueError("unknown primitive %r; expected one of %s" % (prim, _PRIMS)) from None
+
+
+cdef const uint8_t *_key_ptr(const unsigned char[::1] key) except NULL:
+    if key.shape[0] != 4:
+        raise ValueError("mask must be exactly 4 bytes, got %d" % key.shape[0])
+    return &key[0]
+
+
+cdef inline void _mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *key,
+                       size_t phase) noexcept:
+    if <Py_ssize_t>n >= NOGIL_THRESHOLD:
+        with nogil:
+            wsf_mask(dst, src, n, key, phase)
+    else:
+        wsf_mask(dst, src, n, key, phase)
+
+
+def apply_mask(data, mask, Py_ssize_t offset=0):
+    """Return ``data`` XOR ``mask``; ``offset`` is the key position where ``data`` starts."""
+    cdef const unsigned char[::1] src = data
+    cdef const uint8_t *key = _key_ptr(mask)
+    cdef Py_ssize_t n = src.shape[0]
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    if n:
+        _mask(<uint8_t *>PyBytes_AS_STRING(out), &src[0], n, key, offset & 3)
+    return out
+
+
+def apply_mask_inplace(buf, mask, Py_ssize_t offset=0):
+    """Mask a writable buffer in place."""
+    cdef unsigned char[::1] view
+    try:
+        view = buf
+    except (TypeError, BufferError, ValueError) as exc:
+        raise TypeError("apply_mask_inplace needs a writable buffer: %s" % exc) from None
+    cdef const uint8_t *key = _key_ptr(mask)
+    if view.shape[0]:
+        _mask(&view[0], &view[0], view.shape[0], key, offset & 3)
+
+
+def apply_mask_into(dst, src, mask, Py_ssize_t offset=0):
+    """Write ``src`` XOR ``mask`` into the start of the writable buffer ``dst``."""
+    cdef unsigned char[::1] out
+    try:
+        out = dst
+    except (TypeError, BufferError, ValueError) as exc:
+        raise TypeError("apply_mask_into needs a writable destination: %s" % exc) from None
+    cdef const unsigned char[::1] data = src
+    cdef const uint8_t *key = _key_ptr(mask)
+    if out.shape[0] < data.shape[0]:
+        raise ValueError(
+            "destination holds %d bytes, source has %d" % (out.shape[0], data.shape[0])
+        )
+    if data.shape[0]:
+        _mask(&out[0], &data[0], data.shape[0], key, offset & 3)
+
+
+def validate_utf8(data):
+    """True if ``data`` is complete, valid UTF-8 (RFC 3629)."""
+    cdef const unsigned char[::1] view = data
+    cdef size_t err = 0
+    cdef int ok
+    if view.shape[0] == 0:
+        return True
+    if view.shape[0] >= NOGIL_THRESHOLD:
+        with nogil:
+            ok = wsf_utf8_validate(&view[0], view.shape[0], &err)
+    else:
+        ok = wsf_utf8_validate(&view[0], view.shape[0], &err)
+    return ok == 1
+
+
+cdef class Utf8Validator:
+    """Incremental UTF-8 validation: invalid at the first impossible byte, not before."""
+
+    def __cinit__(self):
+        wsf_utf8_init(&self._state)
+        self._fed = 0
+        self.error_offset = None
+
+    def reset(self):
+        wsf_utf8_init(&self._state)
+        self._fed = 0
+        self.error_offset = None
+
+    def feed(self, data):
+        """Feed the next chunk; False once the text can no longer be valid."""
+        cdef const unsigned char[::1] view = data
+        return self._feed(&view[0] if view.shape[0] else NULL, view.shape[0])
+
+    cpdef bint feed_slice(self, data, Py_ssize_t start, Py_ssize_t end) except -1:
+        """The codec's form of feed: validate ``data[start:end]`` of a bytes object."""
+        cdef bytes b = data
+        return self._feed(<const uint8_t *>PyBytes_AS_STRING(b) + start, end - start)
+
+    cdef bint _feed(self, const uint8_t *p, Py_ssize_t n) except -1:
+        cdef size_t err = 0
+        cdef int ok
+        if self.error_offset is not None:
+            return False
+        if n == 0:
+            return True
+        if n >= NOGIL_THRESHOLD:
+            with nogil:
+                ok = wsf_utf8_feed(&self._state, p, n, &err)
+        else:
+            ok = wsf_utf8_feed(&self._state, p, n, &err)
+        if not ok:
+            self.error_offset = self._fed + <Py_ssize_t>err
+            return False
+        self._fed += n
+        return True
+
+    @property
+    def complete(self):
+        """True if the text is valid and does not end inside a character."""
+        return self.error_offset is None and wsf_utf8_complete(&self._state) == 1
+
+
+cdef bytes unmask(bytes src, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t phase):
+    cdef Py_ssize_t n = end - start
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    if n:
+        _mask(<uint8_t *>PyBytes_AS_STRING(out), <const uint8_t *>PyBytes_AS_STRING(src) + start,
+              n, <const uint8_t *>PyBytes_AS_STRING(key), phase & 3)
+    return out
+
+
+cdef bytes frame_header(int b0, unsigned long long length, object key):
+    cdef uint8_t head[14]
+    cdef const uint8_t *k = NULL
+    if key is not None:
+        k = <const uint8_t *>PyBytes_AS_STRING(<bytes>key)
+    cdef size_t size = wsf_encode_header(head, (b0 >> 7) & 1, (b0 >> 4) & 7, b0 & 15, k, length)
+    return PyBytes_FromStringAndSize(<char *>head, size)
+
+
+cdef bytes encode_frame(int b0, bytes payload, bint masked):
+    cdef Py_ssize_t n = len(payload)
+    cdef uint8_t key[4]
+    cdef uint8_t head[14]
+    cdef size_t size
+    if masked:
+        if wsf_random_key(key) != 0:
+            raise OSError("the OS random generator failed")
+        size = wsf_encode_header(head, (b0 >> 7) & 1, (b0 >> 4) & 7, b0 & 15, key, n)
+    else:
+        size = wsf_encode_header(head, (b0 >> 7) & 1, (b0 >> 4) & 7, b0 & 15, NULL, n)
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, size + n)
+    cdef uint8_t *p = <uint8_t *>PyBytes_AS_STRING(out)
+    memcpy(p, head, size)
+    if n:
+        if masked:
+            _mask(p + size, <const uint8_t *>PyBytes_AS_STRING(payload), n, key, 0)
+        else:
+            memcpy(p + size, PyBytes_AS_STRING(payload), n)
+    return out
+
+
+def random_mask():
+    """A fresh 4-byte masking key from the OS CSPRNG (pooled; safe after fork)."""
+    cdef uint8_t key[4]
+    if wsf_random_key(key) != 0:
+        raise OSError("the OS random generator failed")
+    return PyBytes_FromStringAndSize(<char *>key, 4)
+
+
+def cpu_paths():
+    """The path each primitive takes on this CPU, e.g. {"mask": "avx512", "utf8": "avx2"}."""
+    return {prim: wsf_get_path(i).decode() for i, prim in enumerate(_PRIMS)}
+
+
+def available_paths(prim):
+    """Paths usable on this CPU for ``prim``, worst to best."""
+    cdef const char *names[16]
+    cdef int count = wsf_list_paths(_prim_index(prim), names, 16)
+    return [names[i].decode() for i in range(count)]
+
+
+def set_path(prim, name=None):
+    """Force the path of ``prim`` (None: the best one); for tests and benchmarks."""
+    cdef int index = _prim_index(prim)
+    cdef bytes encoded = (name or "auto").encode()
+    if wsf_set_path(index, encoded) != 0:
+        raise ValueError(
+            "path %r is not available for %r on this CPU; available: %s"
+            % (name, prim, available_paths(prim))
+        )

@@ -1,0 +1,228 @@
+"""The primitives in plain Python: the fallback for ``_primitives.pyx``.
+
+Same names, same signatures, same results as the C module, so the codec source can call
+either. Masking XORs whole payloads as one big integer (CPython does that in C), which is
+an order of magnitude faster than a byte loop; UTF-8 validation leans on CPython's own
+incremental decoder.
+"""
+
+import codecs
+import os
+import threading
+
+__all__ = [
+    "apply_mask",
+    "apply_mask_inplace",
+    "apply_mask_into",
+    "validate_utf8",
+    "Utf8Validator",
+    "random_mask",
+    "cpu_paths",
+    "available_paths",
+    "set_path",
+    "unmask",
+    "utf8_error_offset",
+    "frame_header",
+    "encode_frame",
+]
+
+_PRIMS = ("mask", "utf8")
+
+
+def _key_bytes(mask):
+    key = bytes(mask)
+    if len(key) != 4:
+        raise ValueError("mask must be exactly 4 bytes, got %d" % len(key))
+    return key
+
+
+def unmask(src, start, end, key, phase):
+    """``src[start:end]`` XOR the 4-byte ``key`` rotated by ``phase``, as new bytes.
+
+    The codec's internal form: ``src`` is bytes or bytearray, ``key`` is 4 bytes and the
+    arguments are already checked.
+    """
+    n = end - start
+    if n <= 0:
+        return b""
+    phase &= 3
+    if phase:
+        key = key[phase:] + key[:phase]
+    reps = (n >> 2) + 1
+    k = int.from_bytes((key * reps)[:n], "little")
+    v = int.from_bytes(src[start:end], "little")
+    return (v ^ k).to_bytes(n, "little")
+
+
+def apply_mask(data, mask, offset=0):
+    """Return ``data`` XOR ``mask``; ``offset`` is the key position where ``data`` starts."""
+    key = _key_bytes(mask)
+    src = bytes(data)
+    return unmask(src, 0, len(src), key, offset)
+
+
+def apply_mask_inplace(buf, mask, offset=0):
+    """Mask a writable buffer in place."""
+    key = _key_bytes(mask)
+    view = memoryview(buf).cast("B")
+    if view.readonly:
+        raise TypeError("apply_mask_inplace needs a writable buffer")
+    view[:] = unmask(view.tobytes(), 0, len(view), key, offset)
+
+
+def apply_mask_into(dst, src, mask, offset=0):
+    """Write ``src`` XOR ``mask`` into the start of the writable buffer ``dst``."""
+    key = _key_bytes(mask)
+    out = memoryview(dst).cast("B")
+    if out.readonly:
+        raise TypeError("apply_mask_into needs a writable destination")
+    data = bytes(src)
+    if len(out) < len(data):
+        raise ValueError(
+            "destination holds %d bytes, source has %d" % (len(out), len(data))
+        )
+    out[: len(data)] = unmask(data, 0, len(data), key, offset)
+
+
+def utf8_error_offset(exc):
+    """Offset of the first impossible byte, from CPython's UnicodeDecodeError.
+
+    CPython reports the start of the bad sequence; for a lead byte followed by a byte that
+    cannot continue it, the impossible byte is the one after the valid part (``end``).
+    """
+    if exc.reason == "invalid start byte":
+        return exc.start
+    return exc.end
+
+
+def validate_utf8(data):
+    """True if ``data`` is complete, valid UTF-8 (RFC 3629)."""
+    try:
+        codecs.utf_8_decode(bytes(data), "strict", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# Allowed range of the second byte of a sequence, by lead byte (RFC 3629 table).
+_SECOND = {0xE0: (0xA0, 0xBF), 0xED: (0x80, 0x9F), 0xF0: (0x90, 0xBF), 0xF4: (0x80, 0x8F)}
+
+
+def _impossible_in_prefix(pending):
+    """Index of the first impossible byte of an unfinished sequence, or -1."""
+    low, high = _SECOND.get(pending[0], (0x80, 0xBF))
+    if len(pending) > 1 and not low <= pending[1] <= high:
+        return 1
+    for i in range(2, len(pending)):
+        if not 0x80 <= pending[i] <= 0xBF:
+            return i
+    return -1
+
+
+class Utf8Validator:
+    """Incremental UTF-8 validation: invalid at the first impossible byte, not before."""
+
+    __slots__ = ("_decoder", "_fed", "error_offset")
+
+    def __init__(self):
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._fed = 0
+        self.error_offset = None
+
+    def reset(self):
+        self._decoder.reset()
+        self._fed = 0
+        self.error_offset = None
+
+    def feed(self, data):
+        """Feed the next chunk; False once the text can no longer be valid."""
+        if self.error_offset is not None:
+            return False
+        data = bytes(data)
+        try:
+            self._decoder.decode(data, False)
+        except UnicodeDecodeError as exc:
+            # The decoder's offsets are relative to its pending bytes plus this chunk.
+            pending = len(exc.object) - len(data)
+            self.error_offset = self._fed - pending + utf8_error_offset(exc)
+            return False
+        pending = self._decoder.getstate()[0]
+        if pending:
+            bad = _impossible_in_prefix(pending)
+            if bad >= 0:
+                # CPython waits for more bytes before rejecting a surrogate prefix (ED A0).
+                self.error_offset = self._fed + len(data) - len(pending) + bad
+                return False
+        self._fed += len(data)
+        return True
+
+    def feed_slice(self, data, start, end):
+        """The codec's form of feed: validate ``data[start:end]``; same result."""
+        return self.feed(data[start:end])
+
+    @property
+    def complete(self):
+        """True if the text is valid and does not end inside a character."""
+        return self.error_offset is None and not self._decoder.getstate()[0]
+
+
+class _KeyPool(threading.local):
+    """4 KiB of OS randomness per thread, so a key costs no system call."""
+
+    def __init__(self):
+        self.pid = -1
+        self.buf = b""
+        self.pos = 0
+
+
+_pool = _KeyPool()
+_POOL_SIZE = 4096
+
+
+def random_mask():
+    """A fresh 4-byte masking key from the OS CSPRNG (pooled; safe after fork)."""
+    pool = _pool
+    pos = pool.pos
+    if pos >= len(pool.buf) or pool.pid != os.getpid():
+        pool.buf = os.urandom(_POOL_SIZE)
+        pool.pid = os.getpid()
+        pos = 0
+    pool.pos = pos + 4
+    return pool.buf[pos : pos + 4]
+
+
+def cpu_paths():
+    """The path each primitive takes: always "python" here."""
+    return {prim: "python" for prim in _PRIMS}
+
+
+def available_paths(prim):
+    if prim not in _PRIMS:
+        raise ValueError("unknown primitive %r; expected one of %s" % (prim, _PRIMS))
+    return ["python"]
+
+
+def set_path(prim, name=None):
+    if name not in (None, "auto", "python") or prim not in _PRIMS:
+        raise ValueError("path %r is not available for %r in pure Python" % (name, prim))
+
+
+def frame_header(b0, length, key):
+    """Header bytes: first byte ``b0``, shortest length form, then ``key`` if not None."""
+    masked = 0x80 if key is not None else 0
+    if length < 126:
+        head = bytes((b0, masked | length))
+    elif length < 65536:
+        head = bytes((b0, masked | 126, length >> 8, length & 0xFF))
+    else:
+        head = bytes((b0, masked | 127)) + length.to_bytes(8, "big")
+    return head if key is None else head + key
+
+
+def encode_frame(b0, payload, masked):
+    """A whole frame: header then payload, masked with a fresh key when ``masked``."""
+    n = len(payload)
+    if not masked:
+        return frame_header(b0, n, None) + payload
+    key = random_mask()
+    return frame_header(b0, n, key) + unmask(payload, 0, n, key, 0)
