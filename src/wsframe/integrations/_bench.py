@@ -252,7 +252,7 @@ def _aiohttp_receive(size, batch):
     wire = _frame(0x1, payload, mask=True) * batch
     loop = asyncio.new_event_loop()
     queue = WebSocketDataQueue(_Protocol(), 2**30, loop=loop)
-    reader = WebSocketReader(queue, max_msg_size=0)
+    reader = WebSocketReader(queue, 0, False, True)
 
     def run():
         reader.feed_data(wire)
@@ -408,17 +408,18 @@ def _autobahn_protocol(server):
     txaio.use_asyncio()
     from autobahn.testutil import FakeTransport
     from autobahn.wamp.types import TransportDetails
-    from autobahn.websocket.protocol import (
+    from autobahn.asyncio.websocket import (
         WebSocketClientFactory,
         WebSocketClientProtocol,
         WebSocketServerFactory,
         WebSocketServerProtocol,
     )
 
+    loop = asyncio.new_event_loop()
     if server:
-        factory, proto = WebSocketServerFactory(), WebSocketServerProtocol()
+        factory, proto = WebSocketServerFactory(loop=loop), WebSocketServerProtocol()
     else:
-        factory, proto = WebSocketClientFactory(), WebSocketClientProtocol()
+        factory, proto = WebSocketClientFactory(loop=loop), WebSocketClientProtocol()
     factory.log = txaio.make_logger()
     proto.log = txaio.make_logger()
     proto.factory = factory
@@ -427,6 +428,9 @@ def _autobahn_protocol(server):
     proto._connectionMade()
     proto.state = proto.STATE_OPEN
     proto.websocket_version = 18
+    # What the end of the opening handshake sets up.
+    proto.inside_message = False
+    proto.current_frame = None
     for call in (
         proto.autoPingPendingCall,
         proto.autoPingTimeoutCall,

@@ -1,0 +1,1 @@
+"""Tests of wsframe.integrations (a package so that helpers import relatively)."""
