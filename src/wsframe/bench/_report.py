@@ -1,0 +1,197 @@
+"""Output: the text table, the JSON document, the Markdown tables and the chart."""
+
+import json
+
+from ._sections import SECTION_TITLES, size_label
+
+__all__ = [
+    "SCHEMA",
+    "fmt_time",
+    "fmt_rate",
+    "group_text",
+    "write_json",
+    "markdown",
+    "plot",
+]
+
+SCHEMA = "wsframe-bench/1"
+
+
+def fmt_time(s):
+    if s is None:
+        return "-"
+    if s < 1e-6:
+        return "%.1f ns" % (s * 1e9)
+    if s < 1e-3:
+        return "%.2f us" % (s * 1e6)
+    if s < 1:
+        return "%.2f ms" % (s * 1e3)
+    return "%.2f s" % s
+
+
+def fmt_rate(v, unit):
+    if v is None:
+        return "-"
+    for div, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= div:
+            return "%.2f %s%s/s" % (v / div, prefix, unit)
+    return "%.1f %s/s" % (v, unit)
+
+
+def _ratio(r):
+    return "-" if r is None else "%.2fx" % r
+
+
+def group_text(group, verbose_spread=True):
+    """Lines of the text table for one measured group (a dict as in the JSON)."""
+    lines = ["  %s" % group["label"]]
+    item = group["item"]
+    for row in group["rows"]:
+        per = row["time_per_item_s"]
+        rate = fmt_rate(row["bytes_per_s"], "B") if row["bytes_per_s"] else "-"
+        items = fmt_rate(row["items_per_s"], " %ss" % item) if item != "op" else ""
+        mark = "*" if row["reference"] else " "
+        spread = " +-%.0f%%" % (row["spread"] * 100) if verbose_spread else ""
+        lines.append("   %s %-46s %11s/%-5s %12s %18s %8s%s" % (
+            mark, row["name"], fmt_time(per), item, rate, items, _ratio(row["ratio"]),
+            spread))
+    for s in group["skipped"]:
+        lines.append("     %-46s skipped: %s" % (s["name"], s["reason"]))
+    return lines
+
+
+def write_json(doc, path):
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=False)
+        f.write("\n")
+
+
+def _variants(section):
+    seen = []
+    for g in section["groups"]:
+        if g["variant"] not in seen:
+            seen.append(g["variant"])
+    return seen
+
+
+def markdown(doc):
+    """Markdown tables, one per section variant: candidates as rows, sizes as columns,
+    each cell "time per op (ratio to wsframe)"."""
+    out = []
+    for name, section in doc["sections"].items():
+        out.append("### %s" % section["title"])
+        out.append("")
+        for variant in _variants(section):
+            groups = [g for g in section["groups"] if g["variant"] == variant]
+            item = groups[0]["item"]
+            names = []
+            for g in groups:
+                for row in g["rows"]:
+                    if row["name"] not in names:
+                        names.append(row["name"])
+            out.append("**%s** (time per %s, and in parentheses the ratio to the wsframe "
+                       "row marked \\*: above 1 is slower than wsframe)" % (variant, item))
+            out.append("")
+            out.append("| implementation | " + " | ".join(size_label(g["size"]) for g in groups)
+                       + " |")
+            out.append("| --- |" + " ---: |" * len(groups))
+            for n in names:
+                cells = []
+                star = ""
+                for g in groups:
+                    row = next((r for r in g["rows"] if r["name"] == n), None)
+                    if row is None:
+                        cells.append("-")
+                        continue
+                    if row["reference"]:
+                        star = " \\*"
+                    rate = ""
+                    if row["bytes_per_s"] and item == "op":
+                        rate = ", " + fmt_rate(row["bytes_per_s"], "B")
+                    elif item != "op":
+                        rate = ", " + fmt_rate(row["items_per_s"], " %ss" % item)
+                    cells.append("%s%s (%s)" % (fmt_time(row["time_per_item_s"]), rate,
+                                                _ratio(row["ratio"])))
+                out.append("| %s%s | %s |" % (n, star, " | ".join(cells)))
+            out.append("")
+        if section["skipped"]:
+            out.append("Not measured: " + "; ".join(
+                "%s (%s)" % (s["library"], s["reason"]) for s in section["skipped"]) + ".")
+            out.append("")
+    return "\n".join(out)
+
+
+def plot(doc, path):
+    """One PNG: a bar chart per section variant, bars per size, log scale throughput.
+
+    Shows each wsframe implementation at its default CPU path (the other paths are in
+    the tables), every peer and the references. Raises ImportError without matplotlib.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = []
+    for name, section in doc["sections"].items():
+        for variant in _variants(section):
+            groups = [g for g in section["groups"] if g["variant"] == variant]
+            panels.append((name, section, variant, groups))
+    if not panels:
+        raise ValueError("nothing to plot")
+
+    all_names = []
+    for _, _, _, groups in panels:
+        for g in groups:
+            for row in g["rows"]:
+                if _plotted(row) and row["name"] not in all_names:
+                    all_names.append(row["name"])
+    cmap = plt.get_cmap("tab20")
+    colors = {n: cmap(i % 20) for i, n in enumerate(all_names)}
+
+    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 3.3 * len(panels)), squeeze=False)
+    for ax, (name, section, variant, groups) in zip(axes[:, 0], panels):
+        item = groups[0]["item"]
+        names = []
+        for g in groups:
+            for row in g["rows"]:
+                if _plotted(row) and row["name"] not in names:
+                    names.append(row["name"])
+        width = 0.8 / max(len(names), 1)
+        for i, n in enumerate(names):
+            xs = []
+            ys = []
+            for j, g in enumerate(groups):
+                row = next((r for r in g["rows"] if r["name"] == n), None)
+                if row is None:
+                    continue
+                v = row["items_per_s"] if item != "op" else (
+                    row["bytes_per_s"] if name in ("mask", "utf8") else row["items_per_s"])
+                xs.append(j - 0.4 + width * (i + 0.5))
+                ys.append(v)
+            ax.bar(xs, ys, width=width * 0.95, label=n, color=colors[n],
+                   edgecolor="black" if n.startswith("wsframe") else "none", linewidth=0.6)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels([size_label(g["size"]) for g in groups])
+        if item != "op":
+            ylabel = "%ss/s (higher is better)" % item
+        elif name in ("mask", "utf8"):
+            ylabel = "bytes/s (higher is better)"
+        else:
+            ylabel = "messages/s (higher is better)"
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_title("%s: %s" % (section["title"], variant), fontsize=10)
+        ax.grid(axis="y", which="major", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    m = doc["machine"]
+    fig.suptitle("wsframe bench (%s mode) on %s, Python %s" % (
+        doc["mode"], m["cpu"], m["python"]), fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _plotted(row):
+    # wsframe: each implementation at its default path only; everything else.
+    return row["library"] != "wsframe" or row["default_path"]
