@@ -65,7 +65,9 @@ _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _OWS = " \t"
 # A header value: VCHAR, obs-text, SP, HTAB (RFC 7230 section 3.2); no other control.
 _VALUE_RE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-_REQUEST_LINE_RE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP/(\d)\.(\d)")
+_REQUEST_LINE_RE = re.compile(
+    r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP/(\d)\.(\d)"
+)
 _STATUS_LINE_RE = re.compile(r"HTTP/(\d)\.(\d) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?")
 # A request target or Host value we are willing to put on the wire: no whitespace,
 # no control characters (so no header injection).
