@@ -10,15 +10,10 @@ directly instead of ``_primitives_py``.
 import cython
 
 from ._errors import Opcode, ProtocolError
+from ._primitives_py import utf8_error_offset
 
 if not cython.compiled:  # the compiled module cimports these from _primitives (see .pxd)
-    from ._primitives_py import (
-        Utf8Validator,
-        encode_frame,
-        frame_header,
-        unmask,
-        utf8_error_offset,
-    )
+    from ._primitives_py import Utf8Validator, encode_frame, frame_header, unmask
 
 __all__ = [
     "Frame",
@@ -470,6 +465,7 @@ class FrameDecoder:
             cost = self._msg_cost + length
             if cost > self.max_message_size:
                 raise ProtocolError(1009, self._too_big(cost))
+            self._msg_cost = cost
         elif self._msg_cost > self.max_message_size:
             raise ProtocolError(1009, self._too_big(self._msg_cost))
 

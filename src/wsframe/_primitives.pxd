@@ -28,6 +28,7 @@ cdef class Utf8Validator:
     cdef Py_ssize_t _fed
     cdef public object error_offset
     cpdef bint feed_slice(self, data, Py_ssize_t start, Py_ssize_t end) except -1
+    cdef bint _feed(self, const uint8_t *p, Py_ssize_t n) except -1
 
 
 cdef bytes unmask(bytes src, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t phase)
