@@ -276,7 +276,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
         emit(line)
     try:
         built = build_sections(sections, mode, impls)
-        for name, groups, cands_by_variant, skipped in built:
+        for name, groups, cands_by_variant, skipped, cleanup in built:
             sec = {"title": SECTION_TITLES[name], "groups": [], "skipped": []}
             doc["sections"][name] = sec
             for lib, reason in skipped:
@@ -294,14 +294,19 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
                         ", ".join(c.name for c in cands)))
                 emit("  inputs: %s" % ", ".join(g.label for g in groups))
                 continue
-            for gi, group in enumerate(groups):
-                cands = cands_by_variant.get(group.variant, cands_by_variant.get(None, []))
-                gdoc = _measure_group(name, group, cands, timer, progress, default_paths,
-                                      "%s %d/%d: %s" % (name, gi + 1, len(groups),
-                                                        group.label))
-                sec["groups"].append(gdoc)
-                for line in _report.group_text(gdoc):
-                    emit(line)
+            try:
+                for gi, group in enumerate(groups):
+                    cands = cands_by_variant.get(group.variant,
+                                                 cands_by_variant.get(None, []))
+                    gdoc = _measure_group(name, group, cands, timer, progress,
+                                          default_paths, "%s %d/%d: %s" % (
+                                              name, gi + 1, len(groups), group.label))
+                    sec["groups"].append(gdoc)
+                    for line in _report.group_text(gdoc):
+                        emit(line)
+            finally:
+                if cleanup is not None:
+                    cleanup()
         for impl in impls.values():
             impl.reset_paths()
     finally:

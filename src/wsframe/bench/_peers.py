@@ -872,3 +872,303 @@ def encode_candidates(impls):
     ):
         _collect(probe, cands, skipped)
     return cands, skipped
+
+
+# ---------------------------------------------------------------------------------------
+# permessage-deflate (RFC 7692), context takeover, window 15, zlib level 6 where the
+# library lets it be chosen.
+#   decode: make(chunks) -> op() returning (messages, last text), server role;
+#   encode: make(text) -> op() returning the bytes of one compressed client frame.
+
+
+def _wsframe_pmd(role):
+    PMD = resolve("wsframe.deflate", "PerMessageDeflate")
+    return PMD(role, threshold=0)
+
+
+def deflate_decode_candidates(impls):
+    cands = []
+    skipped = []
+    for name in ("c", "python"):
+        impl = impls.get(name)
+        if impl is None or impl.codec is None:
+            continue
+        try:
+            _wsframe_pmd("server")
+        except Skip as exc:
+            skipped.append(("wsframe", str(exc)))
+            break
+        D = impl.codec.FrameDecoder
+
+        def make(chunks, D=D):
+            def op(chunks=chunks, D=D):
+                d = D("server", max_message_size=BIG_LIMIT, max_frame_size=BIG_LIMIT,
+                      extensions=[_wsframe_pmd("server")])
+                n = 0
+                last = None
+                for c in chunks:
+                    ev = d.feed(c)
+                    if ev:
+                        n += len(ev)
+                        last = ev[-1]
+                return n, (last.data if last is not None else None)
+
+            return op, ()
+
+        cands.append(Candidate("wsframe %s" % name, "wsframe", make, kind="wsframe",
+                               implementation=name))
+
+    def websockets_():
+        _installed("websockets")
+        ServerProtocol = resolve("websockets.server", "ServerProtocol")
+        State = resolve("websockets.protocol", "State")
+        Opcode = resolve("websockets.frames", "Opcode")
+        PMD = resolve("websockets.extensions.permessage_deflate", "PerMessageDeflate")
+        TEXT = Opcode.TEXT
+
+        def make(chunks):
+            def op(chunks=chunks):
+                p = ServerProtocol(state=State.OPEN, max_size=BIG_LIMIT)
+                p.extensions = [PMD(False, False, 15, 15, {"level": 6})]
+                n = 0
+                last = None
+                for c in chunks:
+                    p.receive_data(c)
+                    for f in p.events_received():
+                        if f.opcode is TEXT:
+                            last = f.data.decode()
+                            n += 1
+                if p.parser_exc is not None:
+                    raise p.parser_exc
+                return n, last
+
+            return op, ()
+
+        return Candidate("websockets (ServerProtocol + PerMessageDeflate)", "websockets", make)
+
+    def wsproto_():
+        _installed("wsproto")
+        Connection = resolve("wsproto.connection", "Connection")
+        ConnectionType = resolve("wsproto.connection", "ConnectionType")
+        Message = resolve("wsproto.events", "Message")
+        PMD = resolve("wsproto.extensions", "PerMessageDeflate")
+
+        def make(chunks):
+            def op(chunks=chunks):
+                ext = PMD()
+                ext.accept("permessage-deflate")
+                conn = Connection(ConnectionType.SERVER, extensions=[ext])
+                n = 0
+                last = None
+                for c in chunks:
+                    conn.receive_data(c)
+                    for ev in conn.events():
+                        if isinstance(ev, Message):
+                            if ev.message_finished:
+                                n += 1
+                                last = ev.data
+                        else:
+                            raise RuntimeError("unexpected wsproto event %r" % (ev,))
+                return n, last
+
+            return op, ()
+
+        return Candidate("wsproto (Connection + PerMessageDeflate)", "wsproto", make)
+
+    def aiohttp_():
+        _installed("aiohttp")
+        Reader = resolve("aiohttp._websocket.reader", "WebSocketReader")
+        Queue = resolve("aiohttp._websocket.reader", "WebSocketDataQueue")
+        loop = _new_loop()
+        proto = _FlowStub()
+        compiled = "reader_c" in getattr(Reader, "__module__", "")
+
+        def make(chunks):
+            def op(chunks=chunks):
+                q = Queue(proto, 1 << 30, loop=loop)
+                r = Reader(q, BIG_LIMIT, True, True)
+                buf = q._buffer
+                n = 0
+                last = None
+                for c in chunks:
+                    r.feed_data(c)
+                    if buf:
+                        n += len(buf)
+                        last = buf[-1][0]
+                        buf.clear()
+                exc = q.exception()
+                if exc is not None:
+                    raise exc
+                return n, (last.data if last is not None else None)
+
+            return op, ()
+
+        return Candidate("aiohttp (%s WebSocketReader, compress)" % (
+            "compiled" if compiled else "Python"), "aiohttp", make)
+
+    def no_deflate(lib, why):
+        def probe():
+            _installed(lib)
+            raise Skip(why)
+
+        probe.__name__ = lib
+        return probe
+
+    for probe in (websockets_, wsproto_, aiohttp_,
+                  no_deflate("picows", "no permessage-deflate support"),
+                  no_deflate("tornado", "its frame parser is bound to an IOStream"),
+                  no_deflate("autobahn", "its frame parser is bound to its protocol")):
+        _collect(probe, cands, skipped)
+    return cands, skipped
+
+
+def deflate_encode_candidates(impls):
+    cands = []
+    skipped = []
+    for name in ("c", "python"):
+        impl = impls.get(name)
+        if impl is None or impl.codec is None:
+            continue
+        try:
+            _wsframe_pmd("client")
+        except Skip as exc:
+            skipped.append(("wsframe", str(exc)))
+            break
+        E = impl.codec.FrameEncoder
+
+        def make(text, E=E):
+            enc = E("client", extensions=[_wsframe_pmd("client")])
+            return enc.text, (text,)
+
+        cands.append(Candidate("wsframe %s" % name, "wsframe", make, kind="wsframe",
+                               implementation=name))
+
+    def websockets_():
+        _installed("websockets")
+        Protocol = resolve("websockets.protocol", "Protocol")
+        State = resolve("websockets.protocol", "State")
+        Side = resolve("websockets.protocol", "Side")
+        PMD = resolve("websockets.extensions.permessage_deflate", "PerMessageDeflate")
+
+        def make(text):
+            p = Protocol(Side.CLIENT, state=State.OPEN)
+            p.extensions = [PMD(False, False, 15, 15, {"level": 6})]
+
+            def op(text=text, send=p.send_text, out=p.data_to_send):
+                send(text.encode())
+                return out()
+
+            return op, ()
+
+        return Candidate("websockets (Protocol + PerMessageDeflate)", "websockets", make)
+
+    def wsproto_():
+        _installed("wsproto")
+        Connection = resolve("wsproto.connection", "Connection")
+        ConnectionType = resolve("wsproto.connection", "ConnectionType")
+        TextMessage = resolve("wsproto.events", "TextMessage")
+        PMD = resolve("wsproto.extensions", "PerMessageDeflate")
+
+        def make(text):
+            ext = PMD()
+            ext.finalize("permessage-deflate")
+            conn = Connection(ConnectionType.CLIENT, extensions=[ext])
+
+            def op(text=text, send=conn.send, M=TextMessage):
+                return send(M(data=text))
+
+            return op, ()
+
+        return Candidate("wsproto (Connection + PerMessageDeflate)", "wsproto", make)
+
+    def aiohttp_():
+        _installed("aiohttp")
+        Writer = resolve("aiohttp._websocket.writer", "WebSocketWriter")
+        limit = getattr(importlib.import_module("aiohttp._websocket.writer"),
+                        "WEBSOCKET_MAX_SYNC_CHUNK_SIZE", 0)
+
+        def make(text):
+            if len(text.encode()) > limit:
+                raise Skip("aiohttp compresses messages over %d bytes in a thread pool"
+                           % limit)
+            transport = _SinkTransport()
+            w = Writer(_FlowStub(), transport, use_mask=True, compress=15)
+            parts = transport.parts
+
+            def op(text=text, send_frame=w.send_frame, parts=parts):
+                coro = send_frame(text.encode("utf-8"), 1)
+                try:
+                    coro.send(None)
+                except StopIteration:
+                    pass
+                else:
+                    coro.close()
+                    raise RuntimeError("aiohttp send_frame suspended")
+                out = parts[:]
+                del parts[:]
+                return out
+
+            return op, ()
+
+        return Candidate("aiohttp (WebSocketWriter, compress; level 1, fixed)", "aiohttp",
+                         make)
+
+    for probe in (websockets_, wsproto_, aiohttp_):
+        _collect(probe, cands, skipped)
+    return cands, skipped
+
+
+# ---------------------------------------------------------------------------------------
+# wsframe.integrations: each library's own receive/send path with and without install().
+
+
+def integration_cases(sizes):
+    """``(cases, reason)``: the integrations' bench cases, or None and why not."""
+    try:
+        integ = importlib.import_module("wsframe.integrations")
+    except Exception as exc:
+        return None, "wsframe.integrations not importable (%s)" % exc
+    bench_cases = getattr(integ, "bench_cases", None)
+    install = getattr(integ, "install", None)
+    uninstall = getattr(integ, "uninstall", None)
+    if bench_cases is None or install is None or uninstall is None:
+        return None, "wsframe.integrations has no bench_cases/install/uninstall"
+    try:
+        cases = bench_cases(sizes=sizes)
+    except Exception as exc:
+        return None, "wsframe.integrations.bench_cases() failed: %s: %s" % (
+            type(exc).__name__, exc)
+    return (cases, install, uninstall), None
+
+
+def integration_candidates(case, install, uninstall, implementation):
+    """Two candidates for one integrations case: the library as is, and accelerated."""
+    import warnings
+
+    lib = case.library
+
+    def state(on):
+        def before():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if on:
+                    install(lib, force=True)
+                else:
+                    uninstall(lib)
+
+        return before
+
+    def maker(on):
+        def make():
+            state(on)()
+            fn = case.prepare()
+            return fn, ()
+
+        return make
+
+    version = _dist_version(dict(PEERS).get(lib, lib.replace("_", "-"))) or ""
+    plain = Candidate(("%s %s" % (lib, version)).strip(), lib, maker(False),
+                      before=state(False))
+    fast = Candidate("%s + wsframe.integrations" % lib, "wsframe", maker(True),
+                     kind="wsframe", implementation=implementation, before=state(True))
+    return [plain, fast]

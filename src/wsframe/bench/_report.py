@@ -39,24 +39,31 @@ def fmt_rate(v, unit):
 
 
 def _ratio(r):
-    return "-" if r is None else "%.2fx" % r
+    if r is None:
+        return "-"
+    if r < 0.095:
+        return "%.3fx" % r
+    if r >= 99.5:
+        return "%.0fx" % r
+    return "%.2fx" % r
 
 
 def group_text(group, verbose_spread=True):
     """Lines of the text table for one measured group (a dict as in the JSON)."""
     lines = ["  %s" % group["label"]]
     item = group["item"]
+    width = max([46] + [len(r["name"]) for r in group["rows"]])
     for row in group["rows"]:
         per = row["time_per_item_s"]
         rate = fmt_rate(row["bytes_per_s"], "B") if row["bytes_per_s"] else "-"
         items = fmt_rate(row["items_per_s"], " %ss" % item) if item != "op" else ""
         mark = "*" if row["reference"] else " "
         spread = " +-%.0f%%" % (row["spread"] * 100) if verbose_spread else ""
-        lines.append("   %s %-46s %11s/%-5s %12s %18s %8s%s" % (
-            mark, row["name"], fmt_time(per), item, rate, items, _ratio(row["ratio"]),
-            spread))
+        lines.append("   %s %-*s %10s/%-7s %12s %20s %8s%s" % (
+            mark, width, row["name"], fmt_time(per), item, rate, items,
+            _ratio(row["ratio"]), spread))
     for s in group["skipped"]:
-        lines.append("     %-46s skipped: %s" % (s["name"], s["reason"]))
+        lines.append("     %-*s skipped: %s" % (width, s["name"], s["reason"]))
     return lines
 
 
