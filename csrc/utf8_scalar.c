@@ -1,0 +1,74 @@
+/* Portable UTF-8 validation (RFC 3629, Unicode Table 3-7) with an 8-bytes-at-a-time ASCII fast path.
+   Also the exact error locator used by the SIMD kernels. */
+#include "internal.h"
+
+int wsf__utf8_scalar(const uint8_t *p, size_t len, size_t *pos)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = p[i];
+        unsigned n, k;
+        uint8_t lo = 0x80, hi = 0xBF;
+        if (b < 0x80) {
+            /* ASCII run: skip whole words while no byte has its top bit set */
+            i++;
+            while (i + 8 <= len) {
+                uint64_t w;
+                memcpy(&w, p + i, 8);
+                if (w & UINT64_C(0x8080808080808080)) break;
+                i += 8;
+            }
+            continue;
+        }
+        if (b < 0xC2) { *pos = i; return 0; }             /* stray continuation, or C0/C1 (always overlong) */
+        if (b < 0xE0) n = 2;
+        else if (b < 0xF0) {
+            n = 3;
+            if (b == 0xE0) lo = 0xA0;                      /* overlong below U+0800 */
+            else if (b == 0xED) hi = 0x9F;                 /* surrogates U+D800..DFFF */
+        } else if (b < 0xF5) {
+            n = 4;
+            if (b == 0xF0) lo = 0x90;                      /* overlong below U+10000 */
+            else if (b == 0xF4) hi = 0x8F;                 /* above U+10FFFF */
+        } else { *pos = i; return 0; }                     /* F5..FF never appear */
+        if (i + 1 >= len) { *pos = i; return 1; }          /* unfinished, still possible */
+        if (p[i + 1] < lo || p[i + 1] > hi) { *pos = i + 1; return 0; }
+        for (k = 2; k < n; k++) {
+            if (i + k >= len) { *pos = i; return 1; }
+            if ((p[i + k] & 0xC0) != 0x80) { *pos = i + k; return 0; }
+        }
+        i += n;
+    }
+    *pos = len;
+    return 1;
+}
+
+/* The SIMD kernels flag an error at the LATER byte of a bad pair, and flags never depend on later bytes, so
+   when the first flag is in the block starting at `at`, p[0:at] is a valid prefix except that its last byte may
+   be a lone impossible lead (C0, F5..). Any character containing position `at` started at most 3 bytes before. */
+static size_t boundary_before(const uint8_t *p, size_t at)
+{
+    size_t b;
+    if (at < 3) return 0;                  /* 0 is the kernel's start: a boundary by contract */
+    b = at - 3;
+    while (b < at && (p[b] & 0xC0) == 0x80) b++;   /* continuation bytes close a character started earlier */
+    return b;
+}
+
+int wsf__utf8_resolve(const uint8_t *p, size_t len, size_t at, size_t *pos)
+{
+    size_t b = boundary_before(p, at), q;
+    int r = wsf__utf8_scalar(p + b, len - b, &q);
+    *pos = b + q;
+    return r;
+}
+
+int wsf__utf8_finish(const uint8_t *p, size_t len, size_t *pos)
+{
+    /* Fast exit: no lead byte among the last three means nothing is pending. */
+    if ((len < 1 || p[len - 1] < 0xC0) && (len < 2 || p[len - 2] < 0xC0) && (len < 3 || p[len - 3] < 0xC0)) {
+        *pos = len;
+        return 1;
+    }
+    return wsf__utf8_resolve(p, len, len, pos);
+}

@@ -1,0 +1,76 @@
+/* Incremental UTF-8 API on top of the dispatched kernel. The state carries the bytes of an unfinished
+   character (at most 3) so that every kernel call starts on a character boundary. */
+#include "internal.h"
+
+static unsigned seq_len(uint8_t lead) { return lead >= 0xF0 ? 4u : lead >= 0xE0 ? 3u : 2u; }
+
+void wsf_utf8_init(wsf_utf8_state *st) { memset(st, 0, sizeof *st); }
+
+int wsf_utf8_complete(const wsf_utf8_state *st) { return st->opaque[0] == 0; }
+
+static int fail(wsf_utf8_state *st, size_t *err, size_t at)
+{
+    st->opaque[0] = WSF_U8ST_FAILED;
+    st->opaque[1] = 0;
+    if (err) *err = at;
+    return 0;
+}
+
+int wsf_utf8_feed(wsf_utf8_state *st, const uint8_t *data, size_t len, size_t *err)
+{
+    size_t i = 0, pos;
+    unsigned npend;
+    if (st->opaque[0] & WSF_U8ST_FAILED) {
+        if (err) *err = 0;
+        return 0;
+    }
+    npend = st->opaque[0] >> 8;
+    if (npend) {
+        /* Finish the pending character: re-validate it with up to (need - npend) new bytes appended. */
+        uint8_t tmp[4];
+        unsigned need, take;
+        uint32_t w = st->opaque[1];
+        memcpy(tmp, &w, 4);
+        need = seq_len(tmp[0]);
+        take = need - npend;
+        if (take > len) take = (unsigned)len;
+        memcpy(tmp + npend, data, take);
+        if (!wsf__utf8_scalar(tmp, npend + take, &pos))
+            return fail(st, err, pos - npend);            /* the pending prefix itself was valid */
+        if (npend + take < need) {                         /* chunk ended inside the character again */
+            memcpy(&w, tmp, 4);
+            st->opaque[0] = (uint32_t)(npend + take) << 8;
+            st->opaque[1] = w;
+            return 1;
+        }
+        i = take;
+    }
+    if (!wsf__utf8_kernel()(data + i, len - i, &pos))
+        return fail(st, err, i + pos);
+    npend = (unsigned)(len - i - pos);
+    if (npend) {
+        uint8_t tmp[4] = {0, 0, 0, 0};
+        uint32_t w;
+        memcpy(tmp, data + i + pos, npend);
+        memcpy(&w, tmp, 4);
+        st->opaque[1] = w;
+    } else {
+        st->opaque[1] = 0;
+    }
+    st->opaque[0] = (uint32_t)npend << 8;
+    return 1;
+}
+
+int wsf_utf8_validate(const uint8_t *data, size_t len, size_t *err)
+{
+    size_t pos;
+    if (!wsf__utf8_kernel()(data, len, &pos)) {
+        if (err) *err = pos;
+        return 0;
+    }
+    if (pos != len) {                 /* valid prefix, unfinished last character */
+        if (err) *err = len;
+        return 0;
+    }
+    return 1;
+}
