@@ -1,0 +1,374 @@
+"""Run each library's own test suite without and with wsframe.integrations.install().
+
+For each library: ``pip download --no-binary :all: --no-deps name==version`` (the tested
+version), unpack the sdist, and run its tests with pytest twice against the library
+installed in this environment: once as it is, once with ``WSFRAME_SUITE_INSTALL=<name>``,
+which makes ``sitecustomize.py`` (first on PYTHONPATH) call
+``wsframe.integrations.install(name, force=True)`` in every Python process of the run.
+Results come from pytest's JUnit XML; the comparison fails (exit 1) if any test that
+passed without acceleration does not pass with it, or if a "with" run was not really
+accelerated.
+
+Where the sdist's tests live inside the package (tornado, autobahn, websocket-client),
+the installed package carries the very same files: the script checks that they are
+byte-identical to the sdist's, then runs them with ``--pyargs`` so that they import the
+installed (compiled) library. Where they live beside it (wsproto, aiohttp), they are run
+from the unpacked sdist against the installed library.
+"""
+
+import argparse
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# name (wsframe.integrations), dist, version, where the tests are, what to run, notes
+SUITES = {
+    "websockets": {
+        "dist": "websockets",
+        "version": "17.4",
+        "tests": None,
+        "note": "the websockets 17.4 sdist ships no tests (they live only in the "
+        "project's repository); tests/integrations covers websockets instead",
+    },
+    "wsproto": {
+        "dist": "wsproto",
+        "version": "1.3.2",
+        "tests": "sdist",
+        "args": ["tests"],
+    },
+    "aiohttp": {
+        "dist": "aiohttp",
+        "version": "3.14.5",
+        "tests": "sdist",
+        # Every websocket test module of aiohttp's suite (its whole suite takes far longer
+        # than a CI budget and mostly tests HTTP); benchmarks need pytest-codspeed.
+        "args": [
+            "tests/test_websocket_parser.py",
+            "tests/test_websocket_writer.py",
+            "tests/test_websocket_handshake.py",
+            "tests/test_websocket_data_queue.py",
+            "tests/test_client_ws.py",
+            "tests/test_client_ws_functional.py",
+            "tests/test_web_websocket.py",
+            "tests/test_web_websocket_functional.py",
+        ],
+        "note": "websocket test modules only; tests needing the network are none of these",
+    },
+    "tornado": {
+        "dist": "tornado",
+        "version": "6.6.1",
+        "tests": "package",
+        "package_tests": [("tornado/test", "tornado/test")],
+        "args": ["--pyargs", "tornado.test.websocket_test", "tornado.test.util_test"],
+        "note": "websocket_test and util_test (where the masker lives)",
+    },
+    "autobahn": {
+        "dist": "autobahn",
+        "version": "26.10.2",
+        "tests": "package",
+        "package_tests": [
+            ("src/autobahn/websocket/test", "autobahn/websocket/test"),
+            ("src/autobahn/nvx/test", "autobahn/nvx/test"),
+        ],
+        "args": ["--pyargs", "autobahn.websocket.test", "autobahn.nvx.test"],
+        "env": {"USE_ASYNCIO": "1"},
+        "note": "autobahn.websocket and autobahn.nvx tests (WAMP is not touched)",
+    },
+    "websocket_client": {
+        "dist": "websocket-client",
+        "version": "1.9.2",
+        "tests": "package",
+        "package_tests": [("websocket/tests", "websocket/tests")],
+        "args": ["--pyargs", "websocket.tests"],
+        "note": "tests that need the internet (TEST_WITH_INTERNET) or a local echo "
+        "server (LOCAL_WS_SERVER_PORT) skip themselves; both stay unset",
+    },
+}
+
+
+def log(msg):
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
+
+
+def fetch(work, dist, version):
+    """Download and unpack the sdist; return the unpacked directory."""
+    dl = os.path.join(work, "sdists")
+    os.makedirs(dl, exist_ok=True)
+    norm = dist.replace("-", "_").lower()
+    found = [
+        f
+        for f in os.listdir(dl)
+        if f.lower().replace("-", "_").startswith("%s_%s." % (norm, version))
+        or f.lower().replace("-", "_") == "%s_%s.tar.gz" % (norm, version)
+    ]
+    if not found:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-binary",
+                ":all:",
+                "--no-deps",
+                "-d",
+                dl,
+                "%s==%s" % (dist, version),
+            ],
+            check=True,
+            timeout=600,
+        )
+        found = [
+            f for f in os.listdir(dl) if f.lower().replace("-", "_").startswith("%s_%s" % (norm, version))
+        ]
+    archive = os.path.join(dl, sorted(found)[0])
+    dest = os.path.join(work, "src")
+    os.makedirs(dest, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        top = tar.getnames()[0].split("/")[0]
+        target = os.path.join(dest, top)
+        if not os.path.isdir(target):
+            try:
+                tar.extractall(dest, filter="data")
+            except TypeError:  # Python < 3.12 without the filter backport
+                tar.extractall(dest)
+    return target
+
+
+def installed_version(dist):
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def same_tree(a, b):
+    """True if every file under ``a`` (the sdist's) is byte-identical under ``b``."""
+    for dirpath, dirnames, filenames in os.walk(a):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for f in filenames:
+            if f.endswith((".pyc", ".so", ".pyd")):
+                continue
+            src = os.path.join(dirpath, f)
+            other = os.path.join(b, os.path.relpath(src, a))
+            if not os.path.exists(other) or not filecmp.cmp(src, other, shallow=False):
+                return False, os.path.relpath(src, a)
+    return True, None
+
+
+def parse_junit(path):
+    results = {}
+    if not os.path.exists(path):
+        return results
+    root = ET.parse(path).getroot()
+    for case in root.iter("testcase"):
+        key = "%s::%s" % (case.get("classname"), case.get("name"))
+        outcome = "passed"
+        for child in case:
+            if child.tag in ("failure", "error"):
+                outcome = "failed"
+                break
+            if child.tag == "skipped":
+                outcome = "skipped"
+        # A test can appear twice (call failure + teardown error): worst wins.
+        if results.get(key) != "failed":
+            results[key] = outcome
+    return results
+
+
+def run_suite(name, spec, cwd, out_dir, accelerated, timeout):
+    tag = "with" if accelerated else "without"
+    xml = os.path.join(out_dir, "%s-%s.xml" % (name, tag))
+    marker = os.path.join(out_dir, "%s-%s.marker" % (name, tag))
+    for p in (xml, marker):
+        if os.path.exists(p):
+            os.remove(p)
+    env = dict(os.environ)
+    env.update(spec.get("env", {}))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [HERE, os.path.join(ROOT, "src")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    env.pop("WSFRAME_NO_INTEGRATIONS", None)
+    if accelerated:
+        env["WSFRAME_SUITE_INSTALL"] = name
+        env["WSFRAME_SUITE_MARKER"] = marker
+    else:
+        env.pop("WSFRAME_SUITE_INSTALL", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-o",
+        "cache_dir=%s" % os.path.join(out_dir, ".pytest_cache"),
+        "--junitxml",
+        xml,
+        "--timeout=120",
+        "-W",
+        "ignore::DeprecationWarning",
+    ] + spec["args"]
+    start = time.monotonic()
+    log_path = os.path.join(out_dir, "%s-%s.log" % (name, tag))
+    with open(log_path, "w") as logf:
+        try:
+            proc = subprocess.run(
+                cmd, cwd=cwd, env=env, stdout=logf, stderr=subprocess.STDOUT, timeout=timeout
+            )
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            rc = "timeout"
+    elapsed = time.monotonic() - start
+    results = parse_junit(xml)
+    hooked = []
+    if os.path.exists(marker):
+        with open(marker) as f:
+            hooked = [line.split() for line in f if line.strip()]
+    return {"rc": rc, "results": results, "elapsed": elapsed, "log": log_path, "hooked": hooked}
+
+
+def summary(results):
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for v in results.values():
+        counts[v] += 1
+    return counts
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("libraries", nargs="*", help="default: all (%s)" % ", ".join(SUITES))
+    parser.add_argument(
+        "--work",
+        default=os.environ.get(
+            "WSFRAME_SUITES_DIR", os.path.join(ROOT, ".cache", "library_suites")
+        ),
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=int(os.environ.get("WSFRAME_SUITE_TIMEOUT", "900"))
+    )
+    parser.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="skip a library not installed at its tested version instead of failing",
+    )
+    args = parser.parse_args(argv)
+    names = args.libraries or list(SUITES)
+    os.makedirs(args.work, exist_ok=True)
+    out_dir = os.path.join(args.work, "results")
+    os.makedirs(out_dir, exist_ok=True)
+
+    sys.path.insert(0, os.path.join(ROOT, "src"))
+    import wsframe
+
+    log("wsframe implementation: %s, cpu paths: %s" % (wsframe.implementation, wsframe.cpu_paths()))
+    bad = []
+    table = []
+    for name in names:
+        spec = SUITES[name]
+        have = installed_version(spec["dist"])
+        if have != spec["version"]:
+            msg = "%s: installed %s, tested version is %s" % (name, have, spec["version"])
+            if args.skip_missing:
+                log("SKIP " + msg)
+                table.append((name, "skipped: " + msg))
+                continue
+            log("FAIL " + msg + " (pip install %s==%s)" % (spec["dist"], spec["version"]))
+            bad.append(name)
+            continue
+        sdist = fetch(args.work, spec["dist"], spec["version"])
+        if spec["tests"] is None:
+            log("NOTE %s %s: %s" % (name, spec["version"], spec["note"]))
+            table.append((name, "no tests in the sdist"))
+            continue
+        if spec["tests"] == "package":
+            import importlib.util
+
+            base = os.path.dirname(
+                os.path.dirname(importlib.util.find_spec(spec["args"][1].split(".")[0]).origin)
+            )
+            for in_sdist, in_pkg in spec["package_tests"]:
+                ok, which = same_tree(os.path.join(sdist, in_sdist), os.path.join(base, in_pkg))
+                if not ok:
+                    log("FAIL %s: installed test file %s differs from the sdist's" % (name, which))
+                    bad.append(name)
+                    break
+            else:
+                pass
+            if name in bad:
+                continue
+            cwd = args.work
+        else:
+            cwd = sdist
+        log("== %s %s: %s" % (name, spec["version"], spec.get("note", "full suite")))
+        without = run_suite(name, spec, cwd, out_dir, False, args.timeout)
+        with_ = run_suite(name, spec, cwd, out_dir, True, args.timeout)
+        s0, s1 = summary(without["results"]), summary(with_["results"])
+        regressions = sorted(
+            k
+            for k, v in without["results"].items()
+            if v == "passed" and with_["results"].get(k) != "passed"
+        )
+        log(
+            "   without: %(passed)d passed, %(failed)d failed, %(skipped)d skipped" % s0
+            + "  (rc %s, %.0fs)" % (without["rc"], without["elapsed"])
+        )
+        log(
+            "   with:    %(passed)d passed, %(failed)d failed, %(skipped)d skipped" % s1
+            + "  (rc %s, %.0fs)" % (with_["rc"], with_["elapsed"])
+        )
+        if not with_["hooked"]:
+            log("   FAIL: the 'with' run never installed the acceleration (see %s)" % with_["log"])
+            bad.append(name)
+        else:
+            impls = sorted({h[1] for h in with_["hooked"]})
+            log(
+                "   accelerated in %d process(es), wsframe %s: %s"
+                % (len(with_["hooked"]), "/".join(impls), with_["hooked"][0][3])
+            )
+        if not without["results"]:
+            log("   FAIL: no results (see %s)" % without["log"])
+            bad.append(name)
+        if regressions:
+            log("   FAIL: %d test(s) pass without and not with:" % len(regressions))
+            for k in regressions[:50]:
+                log("     %s" % k)
+            bad.append(name)
+        failed_both = sorted(
+            k for k, v in without["results"].items() if v == "failed"
+        )
+        if failed_both:
+            log("   (failing already without acceleration: %s)" % ", ".join(failed_both[:10]))
+        table.append(
+            (
+                name,
+                "without %d/%d/%d with %d/%d/%d (passed/failed/skipped)"
+                % (s0["passed"], s0["failed"], s0["skipped"], s1["passed"], s1["failed"], s1["skipped"]),
+            )
+        )
+    log("")
+    for name, line in table:
+        log("%-17s %s" % (name, line))
+    if bad:
+        log("library suites: FAILED for %s" % ", ".join(sorted(set(bad))))
+        return 1
+    log("library suites: every test that passes without install() passes with it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
