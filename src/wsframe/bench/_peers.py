@@ -586,13 +586,23 @@ def decode_candidates(impls):
                 conn = Connection(SERVER)
                 n = 0
                 last = None
+                parts = []
                 for c in chunks:
                     conn.receive_data(c)
                     for ev in conn.events():
                         if isinstance(ev, Message):
+                            # wsproto hands out what has arrived of a message so far;
+                            # the pieces are joined into the whole message.
                             if ev.message_finished:
+                                if parts:
+                                    parts.append(ev.data)
+                                    last = parts[0][:0].join(parts)
+                                    parts = []
+                                else:
+                                    last = ev.data
                                 n += 1
-                                last = ev.data
+                            else:
+                                parts.append(ev.data)
                         else:
                             raise RuntimeError("unexpected wsproto event %r" % (ev,))
                 return n, last
@@ -960,13 +970,23 @@ def deflate_decode_candidates(impls):
                 conn = Connection(ConnectionType.SERVER, extensions=[ext])
                 n = 0
                 last = None
+                parts = []
                 for c in chunks:
                     conn.receive_data(c)
                     for ev in conn.events():
                         if isinstance(ev, Message):
+                            # wsproto hands out what has arrived of a message so far;
+                            # the pieces are joined into the whole message.
                             if ev.message_finished:
+                                if parts:
+                                    parts.append(ev.data)
+                                    last = parts[0][:0].join(parts)
+                                    parts = []
+                                else:
+                                    last = ev.data
                                 n += 1
-                                last = ev.data
+                            else:
+                                parts.append(ev.data)
                         else:
                             raise RuntimeError("unexpected wsproto event %r" % (ev,))
                 return n, last
