@@ -265,6 +265,7 @@ class PerMessageDeflate:
         self._history_size = 0
         self._msg_in = 0  # compressed bytes of the current incoming message
         self._msg_out = 0  # inflated bytes of the current incoming message
+        self._fresh = False  # the inflater was restarted after a BFINAL, fed nothing since
 
     def __repr__(self) -> str:
         return (
@@ -311,30 +312,42 @@ class PerMessageDeflate:
         restarts = 1 + size // _RESTART_COST
         pieces = []
         produced = 0
-        for buf in (data, _TAIL) if fin else (data,):
-            while True:
-                out = d.decompress(buf, limit - produced)
-                if out:
-                    pieces.append(out)
-                    produced += len(out)
-                    self._remember(out)
-                    if produced >= limit:
-                        break
-                if not d.eof:
-                    break  # all input consumed (output was not full)
-                # A BFINAL block ended the DEFLATE stream inside the message.
-                restarts -= 1
-                if restarts < 0:
-                    raise ValueError("too many DEFLATE stream ends (BFINAL) in the message")
-                buf = d.unused_data
-                history = b"".join(self._history)[-self._window :]
-                d = self._inflater = self._inflate_backend.decompressobj(
-                    self._remote_bits, history
-                )
-                if not buf:
+        try:
+            for buf in (data, _TAIL) if fin else (data,):
+                if buf is _TAIL and self._fresh:
+                    # The stream ended (BFINAL) exactly at the end of the message: it is
+                    # complete, and the tail would start a stored block never finished.
                     break
-            if produced >= limit:
-                break
+                while buf:
+                    self._fresh = False
+                    out = d.decompress(buf, limit - produced)
+                    if out:
+                        pieces.append(out)
+                        produced += len(out)
+                        self._remember(out)
+                        if produced >= limit:
+                            break
+                    if not d.eof:
+                        break  # all input consumed (the output was not full)
+                    # A BFINAL block ended the DEFLATE stream inside the message: go on
+                    # with a new stream that sees the same window (RFC 7692 7.2.3.4).
+                    restarts -= 1
+                    if restarts < 0:
+                        raise ValueError("too many DEFLATE stream ends (BFINAL) in a message")
+                    buf = d.unused_data
+                    history = b"".join(self._history)[-self._window :]
+                    d = self._inflater = self._inflate_backend.decompressobj(
+                        self._remote_bits, history
+                    )
+                    self._fresh = True
+                if produced >= limit:
+                    break
+        except self._inflate_backend.error as exc:
+            self._inflater = None
+            self._fresh = False
+            if isinstance(exc, zlib.error):
+                raise
+            raise zlib.error(str(exc)) from exc
         self._msg_out += produced
         if produced >= limit:
             if ratio_hit and (max_out is None or produced <= max_out):
@@ -344,11 +357,13 @@ class PerMessageDeflate:
                 )
             # Over the codec's limit: the connection fails, the streams are spent.
             self._inflater = None
+            self._fresh = False
             self._clear_history()
         if fin:
             self._msg_in = self._msg_out = 0
             if self._remote_reset:
                 self._inflater = None
+                self._fresh = False
                 self._clear_history()
         if len(pieces) == 1:
             return pieces[0]
@@ -405,6 +420,7 @@ class PerMessageDeflate:
         """Drop both compression contexts (and any message in progress)."""
         self._inflater = None
         self._deflater = None
+        self._fresh = False
         self._clear_history()
         self._msg_in = self._msg_out = 0
 
