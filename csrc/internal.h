@@ -86,6 +86,9 @@ int wsf__utf8_resolve(const uint8_t *p, size_t len, size_t at, size_t *pos);
 /* Exact answer for the end of a flag-free input: only the last (up to 3) bytes may be unfinished or an
    impossible lead that no later byte exposed. */
 int wsf__utf8_finish(const uint8_t *p, size_t len, size_t *pos);
+#ifdef WSF_TESTING
+extern unsigned long wsf__resolve_calls;
+#endif
 
 #if WSF_HAVE_SSE2
 void wsf__mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);

@@ -55,12 +55,24 @@ static size_t boundary_before(const uint8_t *p, size_t at)
     return b;
 }
 
-int wsf__utf8_resolve(const uint8_t *p, size_t len, size_t at, size_t *pos)
+static int locate(const uint8_t *p, size_t len, size_t at, size_t *pos)
 {
     size_t b = boundary_before(p, at), q;
     int r = wsf__utf8_scalar(p + b, len - b, &q);
     *pos = b + q;
     return r;
+}
+
+#ifdef WSF_TESTING
+unsigned long wsf__resolve_calls;   /* tests: a SIMD kernel must not take the error path on valid text */
+#endif
+
+int wsf__utf8_resolve(const uint8_t *p, size_t len, size_t at, size_t *pos)
+{
+#ifdef WSF_TESTING
+    wsf__resolve_calls++;
+#endif
+    return locate(p, len, at, pos);
 }
 
 int wsf__utf8_finish(const uint8_t *p, size_t len, size_t *pos)
@@ -70,5 +82,5 @@ int wsf__utf8_finish(const uint8_t *p, size_t len, size_t *pos)
         *pos = len;
         return 1;
     }
-    return wsf__utf8_resolve(p, len, len, pos);
+    return locate(p, len, len, pos);
 }

@@ -6,12 +6,15 @@ static void check_text(const uint8_t *p, size_t len, const char *what, size_t ta
 {
     long r = ref_utf8(p, len);
     size_t err = (size_t)-7, ferr = (size_t)-7;
+    unsigned long calls = wsf__resolve_calls;
     int v = wsf_utf8_validate(p, len, &err);
     wsf_utf8_state st;
     int f;
     if (r == -1) CHECK(v == 1, "%s %zu: valid text rejected at %zu (len %zu)", what, tag, err, len);
     else if (r == -2) CHECK(v == 0 && err == len, "%s %zu: truncated: got v=%d err=%zu len=%zu", what, tag, v, err, len);
     else CHECK(v == 0 && err == (size_t)r, "%s %zu: want err %ld got v=%d err=%zu len=%zu", what, tag, r, v, err, len);
+    /* no false alarms: valid (or merely truncated) text never takes the SIMD error path */
+    CHECK(r >= 0 || wsf__resolve_calls == calls, "%s %zu: error path taken on valid text (len %zu)", what, tag, len);
     wsf_utf8_init(&st);
     f = wsf_utf8_feed(&st, p, len, &ferr);
     if (r >= 0) CHECK(f == 0 && ferr == (size_t)r, "%s %zu: feed want err %ld got f=%d err=%zu", what, tag, r, f, ferr);
