@@ -277,6 +277,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
     try:
         built = build_sections(sections, mode, impls)
         for name, groups, cands_by_variant, skipped, cleanup in built:
+            t_sec = time.time()
             sec = {"title": SECTION_TITLES[name], "groups": [], "skipped": []}
             doc["sections"][name] = sec
             for lib, reason in skipped:
@@ -307,6 +308,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
             finally:
                 if cleanup is not None:
                     cleanup()
+            sec["wall_time_s"] = round(time.time() - t_sec, 2)
         for impl in impls.values():
             impl.reset_paths()
     finally:
