@@ -156,7 +156,8 @@ def plot(doc, path):
     cmap = plt.get_cmap("tab20")
     colors = {n: cmap(i % 20) for i, n in enumerate(all_names)}
 
-    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 3.3 * len(panels)), squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 3.4 * len(panels)), squeeze=False,
+                             constrained_layout=True)
     for ax, (name, section, variant, groups) in zip(axes[:, 0], panels):
         item = groups[0]["item"]
         names = []
@@ -165,6 +166,7 @@ def plot(doc, path):
                 if _plotted(row) and row["name"] not in names:
                     names.append(row["name"])
         width = 0.8 / max(len(names), 1)
+        lo = hi = None
         for i, n in enumerate(names):
             xs = []
             ys = []
@@ -174,11 +176,18 @@ def plot(doc, path):
                     continue
                 v = row["items_per_s"] if item != "op" else (
                     row["bytes_per_s"] if name in ("mask", "utf8") else row["items_per_s"])
+                if not v:
+                    continue
                 xs.append(j - 0.4 + width * (i + 0.5))
                 ys.append(v)
+                lo = v if lo is None else min(lo, v)
+                hi = v if hi is None else max(hi, v)
             ax.bar(xs, ys, width=width * 0.95, label=n, color=colors[n],
                    edgecolor="black" if n.startswith("wsframe") else "none", linewidth=0.6)
         ax.set_yscale("log")
+        if lo is not None:
+            ax.set_ylim(lo / 3.0, hi * 2.0)
+        ax.set_xlim(-0.5, len(groups) - 0.5)
         ax.set_xticks(range(len(groups)))
         ax.set_xticklabels([size_label(g["size"]) for g in groups])
         if item != "op":
@@ -194,7 +203,6 @@ def plot(doc, path):
     m = doc["machine"]
     fig.suptitle("wsframe bench (%s mode) on %s, Python %s" % (
         doc["mode"], m["cpu"], m["python"]), fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
