@@ -5,6 +5,7 @@ Skipped unless told what to check:
   WSFRAME_TEST_WHEEL=path/to/wsframe-*.whl   the wheel file itself (scripts/build_wheels_local.sh)
   WSFRAME_TEST_INSTALLED=1                   the installed distribution's RECORD (cibuildwheel's
                                              test-command, which installs the wheel it built)
+WSFRAME_SOURCE_TREE (optional) names the unpacked sdist whose .pyi/.pxd files must all ship.
 """
 
 import os
@@ -73,10 +74,11 @@ def test_typing_and_cython_declarations(members):
 
 
 def test_every_stub_and_pxd_of_the_source(members):
-    """Each .pyi/.pxd next to the sources (when the tests run from a checkout or an
-    unpacked sdist) is in the wheel."""
+    """Each .pyi/.pxd of the sources is in the wheel (sources: WSFRAME_SOURCE_TREE, an
+    unpacked sdist or a checkout, or the tree holding these tests)."""
     names, _ = members
-    src = pathlib.Path(__file__).resolve().parents[1] / "src" / "wsframe"
+    tree = os.environ.get("WSFRAME_SOURCE_TREE") or pathlib.Path(__file__).resolve().parents[1]
+    src = pathlib.Path(tree) / "src" / "wsframe"
     if not src.is_dir():
         pytest.skip("no source tree next to the tests")
     wanted = sorted(
