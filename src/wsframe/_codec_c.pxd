@@ -3,22 +3,25 @@
 # which calls are plain C calls into _primitives.
 cimport cython
 
-from wsframe._primitives cimport Utf8Validator, encode_frame, frame_header, unmask
+from wsframe._primitives cimport (
+    Utf8Validator, encode_frame, frame_header, load_key, unmask, unmask_text,
+)
 
 cdef tuple _OPCODES
 cdef int _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE
 
 
+# Events are read-only (decorated no_gc and freelist in the .py: see there).
 cdef class Frame:
-    cdef public object opcode
-    cdef public object data
-    cdef public bint fin
-    cdef public bint rsv1
+    cdef readonly object opcode
+    cdef readonly object data
+    cdef readonly bint fin
+    cdef readonly bint rsv1
 
 
 cdef class Close(Frame):
-    cdef public object code
-    cdef public str reason
+    cdef readonly object code
+    cdef readonly str reason
 
 
 @cython.locals(frame=Frame)
@@ -43,8 +46,7 @@ cdef class FrameDecoder:
     cdef bytes _head
     # the frame being received
     cdef int _b0
-    cdef bint _masked
-    cdef bytes _key
+    cdef unsigned int _key
     cdef unsigned long long _length, _remaining
     cdef bytearray _ctrl
     # the message being received
@@ -64,10 +66,10 @@ cdef class FrameDecoder:
     @cython.locals(cost=cython.ulonglong)
     cdef _start_data_frame(self, int b0, int opcode, int rsv,
                                unsigned long long length)
-    @cython.locals(n=Py_ssize_t, offset=cython.ulonglong, chunk=bytes)
+    @cython.locals(offset=cython.ulonglong, chunk=bytes, b0=int)
     cdef _consume(self, bytes data, Py_ssize_t start, Py_ssize_t stop, list events)
-    @cython.locals(opcode=int, text=str, validator=Utf8Validator)
-    cdef _whole_message(self, bytes chunk, list events)
+    @cython.locals(opcode=int, text=str, chunk=bytes, validator=Utf8Validator)
+    cdef _whole_message(self, bytes data, Py_ssize_t start, Py_ssize_t stop, list events)
     @cython.locals(last=bint, budget=cython.ulonglong, validator=Utf8Validator)
     cdef _data_chunk(self, bytes chunk, list events)
     @cython.locals(fin=bint, validator=Utf8Validator)

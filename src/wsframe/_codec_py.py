@@ -7,13 +7,23 @@ are in ``_codec_c.pxd``); compiled, it calls the C primitives of ``_primitives.p
 directly instead of ``_primitives_py``.
 """
 
-import cython
+try:
+    import cython
+except ImportError:  # interpreted, and Cython is not installed: nothing is compiled
+    from . import _nocython as cython
 
 from ._errors import Opcode, ProtocolError
 from ._primitives_py import utf8_error_offset
 
 if not cython.compiled:  # the compiled module cimports these from _primitives (see .pxd)
-    from ._primitives_py import Utf8Validator, encode_frame, frame_header, unmask
+    from ._primitives_py import (
+        Utf8Validator,
+        encode_frame,
+        frame_header,
+        load_key,
+        unmask,
+        unmask_text,
+    )
 
 __all__ = [
     "Frame",
@@ -328,8 +338,7 @@ class FrameDecoder:
         self._head = b""  # the start of a header split across feeds (< 14 bytes)
         # The frame being received.
         self._b0 = 0
-        self._masked = False
-        self._key = b""
+        self._key = 0
         self._length = 0
         self._remaining = 0
         self._ctrl = bytearray()
@@ -429,9 +438,8 @@ class FrameDecoder:
         else:
             self._start_data_frame(b0, opcode, rsv, length)
         self._b0 = b0
-        self._masked = masked != 0
-        if masked:
-            self._key = data[pos + size - 4 : pos + size]
+        # An unmasked frame gets key 0: XOR with 0 is a copy, so one path serves both.
+        self._key = load_key(data, pos + size - 4) if masked else 0
         self._length = length
         self._remaining = length
         if length == 0:
@@ -474,14 +482,11 @@ class FrameDecoder:
 
     def _consume(self, data, start, stop, events):
         """Take payload bytes data[start:stop] of the current frame."""
-        n = stop - start
         offset = self._length - self._remaining
-        self._remaining -= n
-        if self._masked:
+        self._remaining -= stop - start
+        b0 = self._b0
+        if b0 & 0x08:  # control frame: buffered whole, at most 125 bytes
             chunk = unmask(data, start, stop, self._key, offset)
-        else:
-            chunk = data[start:stop]
-        if self._b0 & 0x08:  # control frame: buffered whole, at most 125 bytes
             if self._remaining or offset:
                 self._ctrl += chunk
                 if self._remaining:
@@ -489,27 +494,33 @@ class FrameDecoder:
                 chunk = bytes(self._ctrl)
                 del self._ctrl[:]
             self._end_control(chunk, events)
-            return
-        if self._remaining == 0 and offset == 0:
-            if self._b0 & 0x80 and self._assemble and not self._parts and not self._msg_compressed:
-                self._whole_message(chunk, events)  # the fast path: one frame, one chunk
-                return
-        self._data_chunk(chunk, events)
-        if self._remaining == 0:
-            self._end_data_frame(events)
+        elif (
+            self._remaining == 0
+            and offset == 0
+            and b0 & 0x80
+            and self._assemble
+            and not self._parts
+            and not self._msg_compressed
+        ):
+            self._whole_message(data, start, stop, events)
+        else:
+            self._data_chunk(unmask(data, start, stop, self._key, offset), events)
+            if self._remaining == 0:
+                self._end_data_frame(events)
 
-    def _whole_message(self, chunk, events):
-        """A one-frame message that arrived in one piece."""
+    def _whole_message(self, data, start, stop, events):
+        """The fast path: a message of one frame whose payload is data[start:stop]."""
         opcode = self._msg_opcode
         self._msg_opcode = 0
+        if opcode == _OP_TEXT and self._text_str:
+            try:
+                text = unmask_text(data, start, stop, self._key, 0)
+            except UnicodeDecodeError as exc:
+                raise _fail_utf8(exc, 0) from None
+            events.append(_new_frame(opcode, text, True, False))
+            return
+        chunk = unmask(data, start, stop, self._key, 0)
         if opcode == _OP_TEXT:
-            if self._text_str:
-                try:
-                    text = chunk.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise _fail_utf8(exc, 0) from None
-                events.append(_new_frame(opcode, text, True, False))
-                return
             validator = Utf8Validator()
             if not validator.feed_slice(chunk, 0, len(chunk)):
                 raise ProtocolError(
@@ -574,7 +585,7 @@ class FrameDecoder:
         if self._b0 & 0x08:
             self._end_control(chunk, events)
         elif self._b0 & 0x80 and self._assemble and not self._parts and not self._msg_compressed:
-            self._whole_message(chunk, events)
+            self._whole_message(chunk, 0, 0, events)
         else:
             self._data_chunk(chunk, events)
             self._end_data_frame(events)

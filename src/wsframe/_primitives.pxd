@@ -31,6 +31,9 @@ cdef class Utf8Validator:
     cdef bint _feed(self, const uint8_t *p, Py_ssize_t n) except -1
 
 
-cdef bytes unmask(bytes src, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t phase)
+cdef unsigned int load_key(bytes data, Py_ssize_t pos) noexcept
+cdef bytes unmask(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int key, Py_ssize_t phase)
+cdef str unmask_text(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int key,
+                     Py_ssize_t phase)
 cdef bytes frame_header(int b0, unsigned long long length, object key)
 cdef bytes encode_frame(int b0, bytes payload, bint masked)

@@ -9,7 +9,14 @@ Utf8Validator holds per-stream state: share one between threads only with a lock
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
+
+
+cdef extern from "Python.h":
+    str PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void *PyUnicode_DATA(object o)
 
 from ._primitives_py import utf8_error_offset  # noqa: F401  (same name in both modules)
 
@@ -57,10 +64,20 @@ cdef inline void _mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t
 
 def apply_mask(data, mask, Py_ssize_t offset=0):
     """Return ``data`` XOR ``mask``; ``offset`` is the key position where ``data`` starts."""
+    cdef Py_ssize_t n
+    cdef bytes out
+    if type(data) is bytes and type(mask) is bytes and len(<bytes>mask) == 4:
+        # The common case, without the cost of acquiring two buffers.
+        n = len(<bytes>data)
+        out = PyBytes_FromStringAndSize(NULL, n)
+        if n:
+            _mask(<uint8_t *>PyBytes_AS_STRING(out), <const uint8_t *>PyBytes_AS_STRING(data),
+                  n, <const uint8_t *>PyBytes_AS_STRING(mask), offset & 3)
+        return out
     cdef const unsigned char[::1] src = data
     cdef const uint8_t *key = _key_ptr(mask)
-    cdef Py_ssize_t n = src.shape[0]
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    n = src.shape[0]
+    out = PyBytes_FromStringAndSize(NULL, n)
     if n:
         _mask(<uint8_t *>PyBytes_AS_STRING(out), &src[0], n, key, offset & 3)
     return out
@@ -157,13 +174,54 @@ cdef class Utf8Validator:
         return self.error_offset is None and wsf_utf8_complete(&self._state) == 1
 
 
-cdef bytes unmask(bytes src, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t phase):
+cdef unsigned int load_key(bytes data, Py_ssize_t pos) noexcept:
+    cdef unsigned int key
+    memcpy(&key, PyBytes_AS_STRING(data) + pos, 4)
+    return key
+
+
+cdef inline void _unmask_to(char *dst, const char *src, Py_ssize_t n, unsigned int key,
+                            Py_ssize_t phase) noexcept:
+    if key:
+        _mask(<uint8_t *>dst, <const uint8_t *>src, n, <const uint8_t *>&key, phase & 3)
+    else:
+        memcpy(dst, src, n)
+
+
+cdef bytes unmask(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int key, Py_ssize_t phase):
     cdef Py_ssize_t n = end - start
+    if n <= 0:
+        return b""
     cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
-    if n:
-        _mask(<uint8_t *>PyBytes_AS_STRING(out), <const uint8_t *>PyBytes_AS_STRING(src) + start,
-              n, <const uint8_t *>PyBytes_AS_STRING(key), phase & 3)
+    _unmask_to(PyBytes_AS_STRING(out), PyBytes_AS_STRING(src) + start, n, key, phase)
     return out
+
+
+cdef inline bint _is_ascii(const unsigned char *p, Py_ssize_t n) noexcept:
+    cdef uint64_t acc = 0, word
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        memcpy(&word, p + i, 8)
+        acc |= word
+        i += 8
+    while i < n:
+        acc |= p[i]
+        i += 1
+    return (acc & 0x8080808080808080ULL) == 0
+
+
+cdef str unmask_text(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int key,
+                     Py_ssize_t phase):
+    """Unmask straight into a new ASCII str; other text goes through CPython's decoder."""
+    cdef Py_ssize_t n = end - start
+    if n <= 0:
+        return ""
+    cdef str out = PyUnicode_New(n, 127)
+    cdef char *p = <char *>PyUnicode_DATA(out)
+    _unmask_to(p, PyBytes_AS_STRING(src) + start, n, key, phase)
+    if _is_ascii(<const unsigned char *>p, n):
+        return out
+    return PyUnicode_DecodeUTF8(p, n, NULL)
 
 
 cdef bytes frame_header(int b0, unsigned long long length, object key):

@@ -22,6 +22,8 @@ __all__ = [
     "set_path",
     "unmask",
     "utf8_error_offset",
+    "load_key",
+    "unmask_text",
     "frame_header",
     "encode_frame",
 ]
@@ -36,29 +38,39 @@ def _key_bytes(mask):
     return key
 
 
-def unmask(src, start, end, key, phase):
-    """``src[start:end]`` XOR the 4-byte ``key`` rotated by ``phase``, as new bytes.
+def load_key(data, pos):
+    """The masking key at data[pos:pos+4] as an int (bytes in little-endian order)."""
+    return int.from_bytes(data[pos : pos + 4], "little")
 
-    The codec's internal form: ``src`` is bytes or bytearray, ``key`` is 4 bytes and the
-    arguments are already checked.
+
+def unmask(src, start, end, key, phase):
+    """``src[start:end]`` XOR the key ``key`` (from ``load_key``) rotated by ``phase``.
+
+    The codec's internal form: the arguments are already checked; key 0 means unmasked.
     """
+    if not key:
+        return src[start:end]
     n = end - start
     if n <= 0:
         return b""
     phase &= 3
-    if phase:
-        key = key[phase:] + key[:phase]
-    reps = (n >> 2) + 1
-    k = int.from_bytes((key * reps)[:n], "little")
+    if phase:  # rotate so that key byte ``phase`` comes first
+        key = ((key >> (8 * phase)) | (key << (32 - 8 * phase))) & 0xFFFFFFFF
+    k = int.from_bytes((key.to_bytes(4, "little") * ((n >> 2) + 1))[:n], "little")
     v = int.from_bytes(src[start:end], "little")
     return (v ^ k).to_bytes(n, "little")
 
 
+def unmask_text(src, start, end, key, phase):
+    """``unmask`` decoded as UTF-8 (UnicodeDecodeError if it is not)."""
+    return unmask(src, start, end, key, phase).decode("utf-8")
+
+
 def apply_mask(data, mask, offset=0):
     """Return ``data`` XOR ``mask``; ``offset`` is the key position where ``data`` starts."""
-    key = _key_bytes(mask)
+    key = load_key(_key_bytes(mask), 0)
     src = bytes(data)
-    return unmask(src, 0, len(src), key, offset)
+    return unmask(src, 0, len(src), key, offset) if key else src
 
 
 def apply_mask_inplace(buf, mask, offset=0):
@@ -67,7 +79,7 @@ def apply_mask_inplace(buf, mask, offset=0):
     view = memoryview(buf).cast("B")
     if view.readonly:
         raise TypeError("apply_mask_inplace needs a writable buffer")
-    view[:] = unmask(view.tobytes(), 0, len(view), key, offset)
+    view[:] = unmask(view.tobytes(), 0, len(view), load_key(key, 0), offset)
 
 
 def apply_mask_into(dst, src, mask, offset=0):
@@ -81,7 +93,7 @@ def apply_mask_into(dst, src, mask, offset=0):
         raise ValueError(
             "destination holds %d bytes, source has %d" % (len(out), len(data))
         )
-    out[: len(data)] = unmask(data, 0, len(data), key, offset)
+    out[: len(data)] = unmask(data, 0, len(data), load_key(key, 0), offset)
 
 
 def utf8_error_offset(exc):
@@ -225,4 +237,4 @@ def encode_frame(b0, payload, masked):
     if not masked:
         return frame_header(b0, n, None) + payload
     key = random_mask()
-    return frame_header(b0, n, key) + unmask(payload, 0, n, key, 0)
+    return frame_header(b0, n, key) + unmask(payload, 0, n, load_key(key, 0), 0)
