@@ -92,6 +92,9 @@ class Integration:
     def __init__(self):
         self._applied = []  # list of (owner, attr, original, had_own, replacement)
         self.replaced = ()
+        # True while patches() runs for install(force=True): also replace what was
+        # measured not to pay (tests and benchmarks use it to exercise every path).
+        self.forced = False
 
     # -- discovery ---------------------------------------------------------------
     def available(self):
@@ -161,6 +164,7 @@ class Integration:
                 )
                 return ()
             importlib.import_module(self.module)
+            self.forced = force
             applied = []
             names = []
             try:
