@@ -138,7 +138,7 @@ def test_json_schema(tmp_path):
     assert doc["wsframe"]["measured"]
     assert set(doc["libraries"]) == {name for name, _ in _peers.PEERS}
     for name, section in doc["sections"].items():
-        assert {"title", "groups", "skipped"} <= set(section)
+        assert {"title", "groups", "skipped", "wall_time_s"} <= set(section)
         assert section["groups"], name
         for g in section["groups"]:
             assert GROUP_KEYS <= set(g)
