@@ -1,6 +1,10 @@
 /* AVX-512 UTF-8 validation, lookup-table method (Keiser & Lemire 2021), one 64-byte vector per block.
-   VBMI's two-source byte permute builds the "n bytes back" vectors in one instruction, and the tail is a
-   masked (zero-filling, non-faulting) load with flags past the end masked off. */
+   AVX-512 specifics that cut the instruction count (which is what limits this kernel):
+   - VBMI vpermb looks up a 64-entry table by the low 6 bits of each byte, so the 16-entry nibble tables,
+     repeated 4 times, need no "& 0x0F" (the junk bits 4-5 after a 16-bit shift index a copy of the table);
+   - the "must be a 3rd/4th continuation byte" rule is computed on 64-bit lane masks in general registers
+     (lead-byte masks shifted by 2 and 3, carrying across blocks) instead of two more shifted vectors;
+   - the tail is a masked (zero-filling, non-faulting) load with flags past the end masked off. */
 #include "../../internal.h"
 
 #if WSF_HAVE_AVX512
@@ -15,76 +19,61 @@ static const uint8_t IOTA[64] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                  32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
                                  48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
 
-/* thresholds: lane 63 >= C0, lane 62 >= E0, lane 61 >= F0 means an unfinished character at the end */
-static const uint8_t INCOMPLETE[64] = {
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0xEF, 0xDF, 0xBF};
-
-struct tabs { __m512i t1h, t1l, t2h, nib, third, fourth, top, idx1, idx2, idx3, inc; };
+struct tabs { __m512i t1h, t1l, t2h, idx1, low7, e0, f0; };
 
 static inline __m512i bcast16(const uint8_t *t)
 {
     return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t));
 }
 
-/* error bits for the 64 bytes of `in`, given the 64 bytes before it. Index i - n (mod 256) picks in[i - n],
-   or for i < n (bit 6 set) prev[64 + i - n]. */
-static inline __m512i check(__m512i in, __m512i prev, const struct tabs *t)
+/* Lane masks of error positions for the block `in` (64 bytes), `prev` being the block before.
+   *carry holds the 3rd/4th-continuation requirements spilling over from the previous block (bits 0..2)
+   and is updated for the next one. */
+static inline uint64_t check(__m512i in, __m512i prev, const struct tabs *t, uint64_t *carry)
 {
+    /* index i - 1 (mod 256): in[i - 1], or prev[63] for lane 0 (bit 6 selects the second source) */
     __m512i p1 = _mm512_permutex2var_epi8(in, t->idx1, prev);
-    __m512i p2 = _mm512_permutex2var_epi8(in, t->idx2, prev);
-    __m512i p3 = _mm512_permutex2var_epi8(in, t->idx3, prev);
-    __m512i b1h = _mm512_shuffle_epi8(t->t1h, _mm512_and_si512(_mm512_srli_epi16(p1, 4), t->nib));
-    __m512i b1l = _mm512_shuffle_epi8(t->t1l, _mm512_and_si512(p1, t->nib));
-    __m512i b2h = _mm512_shuffle_epi8(t->t2h, _mm512_and_si512(_mm512_srli_epi16(in, 4), t->nib));
-    __m512i must = _mm512_or_si512(_mm512_subs_epu8(p2, t->third), _mm512_subs_epu8(p3, t->fourth));
+    __m512i b1h = _mm512_permutexvar_epi8(_mm512_srli_epi16(p1, 4), t->t1h);
+    __m512i b1l = _mm512_permutexvar_epi8(p1, t->t1l);
+    __m512i b2h = _mm512_permutexvar_epi8(_mm512_srli_epi16(in, 4), t->t2h);
     __m512i sc = _mm512_ternarylogic_epi32(b1h, b1l, b2h, 0x80);   /* a & b & c */
-    return _mm512_ternarylogic_epi32(sc, must, t->top, 0x78);      /* a ^ (b & c) */
+    uint64_t l3 = (uint64_t)_mm512_cmpge_epu8_mask(in, t->e0);     /* E0..FF: 2 bytes on must continue */
+    uint64_t l4 = (uint64_t)_mm512_cmpge_epu8_mask(in, t->f0);     /* F0..FF: 3 bytes on must continue */
+    uint64_t must = (l3 << 2) | (l4 << 3) | *carry;
+    uint64_t cont2 = (uint64_t)_mm512_movepi8_mask(sc);             /* TWO_CONTS: continuation after one */
+    *carry = (l3 >> 62) | (l4 >> 61);
+    return (uint64_t)_mm512_test_epi8_mask(sc, t->low7) | (cont2 ^ must);
 }
 
-/* lanes [0, n) for n < 64 */
-static inline __mmask64 first_n(size_t n) { return (__mmask64)((UINT64_C(1) << n) - 1); }
+static inline __mmask64 first_n(size_t n) { return (__mmask64)((UINT64_C(1) << n) - 1); }   /* n < 64 */
 
 int wsf__utf8_avx512(const uint8_t *p, size_t len, size_t *pos)
 {
     struct tabs t;
-    __m512i prev = _mm512_setzero_si512(), in, iota, e;
-    __mmask64 pinc = 0;
+    __m512i prev = _mm512_setzero_si512(), in;
+    uint64_t carry = 0, hi, prev_hi = 0;
     size_t i = 0;
-    iota = _mm512_loadu_si512((const void *)IOTA);
     t.t1h = bcast16(TABS[0]); t.t1l = bcast16(TABS[1]); t.t2h = bcast16(TABS[2]);
-    t.nib = _mm512_set1_epi8(0x0F); t.third = _mm512_set1_epi8(0x60); t.fourth = _mm512_set1_epi8(0x70);
-    t.top = _mm512_set1_epi8((char)-128);
-    t.idx1 = _mm512_sub_epi8(iota, _mm512_set1_epi8(1));
-    t.idx2 = _mm512_sub_epi8(iota, _mm512_set1_epi8(2));
-    t.idx3 = _mm512_sub_epi8(iota, _mm512_set1_epi8(3));
-    t.inc = _mm512_loadu_si512((const void *)INCOMPLETE);
+    t.idx1 = _mm512_sub_epi8(_mm512_loadu_si512((const void *)IOTA), _mm512_set1_epi8(1));
+    t.low7 = _mm512_set1_epi8(0x7F); t.e0 = _mm512_set1_epi8((char)0xE0); t.f0 = _mm512_set1_epi8((char)0xF0);
     for (; i + 64 <= len; i += 64) {
-        __mmask64 err;
         in = _mm512_loadu_si512((const void *)(p + i));
-        if (_mm512_movepi8_mask(in) == 0) {
-            if (pinc) return wsf__utf8_resolve(p, len, i, pos);   /* lead byte then ASCII */
+        hi = (uint64_t)_mm512_movepi8_mask(in);
+        /* ASCII block after a block that did not end in a multi-byte character: nothing to check */
+        if ((hi | (prev_hi >> 61)) == 0) {
             prev = in;
             continue;
         }
-        e = check(in, prev, &t);
-        err = _mm512_test_epi8_mask(e, e);
-        e = _mm512_subs_epu8(in, t.inc);
-        pinc = _mm512_test_epi8_mask(e, e);
+        if (check(in, prev, &t, &carry)) return wsf__utf8_resolve(p, len, i, pos);
         prev = in;
-        if (err) return wsf__utf8_resolve(p, len, i, pos);
+        prev_hi = hi;
     }
     if (i < len) {
         __mmask64 live = first_n(len - i);
         in = _mm512_maskz_loadu_epi8(live, p + i);
-        if (_mm512_movepi8_mask(in) == 0) {
-            if (pinc) return wsf__utf8_resolve(p, len, i, pos);
-        } else {
-            e = check(in, prev, &t);
-            if (_mm512_mask_test_epi8_mask(live, e, e)) return wsf__utf8_resolve(p, len, i, pos);
-        }
+        hi = (uint64_t)_mm512_movepi8_mask(in);
+        if ((hi | (prev_hi >> 61)) != 0 && (check(in, prev, &t, &carry) & (uint64_t)live))
+            return wsf__utf8_resolve(p, len, i, pos);
     }
     return wsf__utf8_finish(p, len, pos);
 }
