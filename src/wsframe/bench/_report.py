@@ -128,76 +128,131 @@ def markdown(doc):
     return "\n".join(out)
 
 
+_LIB_COLORS = {
+    "wsframe": "#1f4e9c",
+    "websockets": "#ff7f0e",
+    "wsproto": "#2ca02c",
+    "aiohttp": "#d62728",
+    "tornado": "#9467bd",
+    "wsaccel": "#8c564b",
+    "autobahn": "#e377c2",
+    "picows": "#bcbd22",
+    "websocket_client": "#17becf",
+    "reference": "#7f7f7f",
+    "as released": "#b8b8b8",
+}
+_SHORT = {"websocket_client": "ws-client"}
+
+
+def _style(row, seen):
+    """(color, hatch) of a bar: one color per library, light blue for wsframe's Python
+    implementation, hatched for a library's second row in the same panel."""
+    lib = row["library"]
+    if lib == "wsframe" and row["implementation"] == "python":
+        color = "#8fb3e8"
+    else:
+        color = _LIB_COLORS.get(lib, "#aaaaaa")
+    key = (lib, row["implementation"])
+    hatch = "//" if seen.get(key, 0) > 0 else None
+    seen[key] = seen.get(key, 0) + 1
+    return color, hatch
+
+
+def _panels(doc):
+    panels = []
+    for name, section in doc["sections"].items():
+        if name == "integrations":
+            # One panel per path (receive, send): x = library and size, two bars each.
+            by_path = {}
+            for g in section["groups"]:
+                path = g["params"].get("path", g["variant"])
+                by_path.setdefault(path, []).append(g)
+            for path, groups in by_path.items():
+                ticks = []
+                for g in groups:
+                    lib = g["params"].get("library", g["variant"])
+                    ticks.append("%s\n%s" % (_SHORT.get(lib, lib), size_label(g["size"])))
+                rows = []
+                for g in groups:
+                    cells = {}
+                    for r in g["rows"]:
+                        if r["library"] == "wsframe":
+                            label = "with wsframe.integrations"
+                            cells[label] = dict(r, name=label)
+                        else:
+                            label = "as released"
+                            cells[label] = dict(r, name=label, library=label)
+                    rows.append(cells)
+                panels.append((section["title"], path, ticks, rows, "message"))
+            continue
+        for variant in _variants(section):
+            groups = [g for g in section["groups"] if g["variant"] == variant]
+            ticks = [size_label(g["size"]) for g in groups]
+            rows = [{r["name"]: r for r in g["rows"] if _plotted(r)} for g in groups]
+            item = groups[0]["item"]
+            unit = "byte" if (item == "op" and name in ("mask", "utf8")) else (
+                "message" if item == "op" else item)
+            panels.append((section["title"], variant, ticks, rows, unit))
+    return panels
+
+
 def plot(doc, path):
     """One PNG: a bar chart per section variant, bars per size, log scale throughput.
 
     Shows each wsframe implementation at its default CPU path (the other paths are in
-    the tables), every peer and the references. Raises ImportError without matplotlib.
+    the tables), every peer and the references; the integrations section as one panel
+    per path with the library as released and accelerated side by side. Raises
+    ImportError without matplotlib.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = []
-    for name, section in doc["sections"].items():
-        for variant in _variants(section):
-            groups = [g for g in section["groups"] if g["variant"] == variant]
-            panels.append((name, section, variant, groups))
+    panels = _panels(doc)
     if not panels:
         raise ValueError("nothing to plot")
-
-    all_names = []
-    for _, _, _, groups in panels:
-        for g in groups:
-            for row in g["rows"]:
-                if _plotted(row) and row["name"] not in all_names:
-                    all_names.append(row["name"])
-    cmap = plt.get_cmap("tab20")
-    colors = {n: cmap(i % 20) for i, n in enumerate(all_names)}
-
     fig, axes = plt.subplots(len(panels), 1, figsize=(13, 3.4 * len(panels)), squeeze=False,
                              constrained_layout=True)
-    for ax, (name, section, variant, groups) in zip(axes[:, 0], panels):
-        item = groups[0]["item"]
+    for ax, (title, variant, ticks, rows, unit) in zip(axes[:, 0], panels):
         names = []
-        for g in groups:
-            for row in g["rows"]:
-                if _plotted(row) and row["name"] not in names:
-                    names.append(row["name"])
+        for cells in rows:
+            for n in cells:
+                if n not in names:
+                    names.append(n)
         width = 0.8 / max(len(names), 1)
         lo = hi = None
+        seen = {}
         for i, n in enumerate(names):
             xs = []
             ys = []
-            for j, g in enumerate(groups):
-                row = next((r for r in g["rows"] if r["name"] == n), None)
+            sample = None
+            for j, cells in enumerate(rows):
+                row = cells.get(n)
                 if row is None:
                     continue
-                v = row["items_per_s"] if item != "op" else (
-                    row["bytes_per_s"] if name in ("mask", "utf8") else row["items_per_s"])
+                sample = row
+                v = row["bytes_per_s"] if unit == "byte" else row["items_per_s"]
                 if not v:
                     continue
                 xs.append(j - 0.4 + width * (i + 0.5))
                 ys.append(v)
                 lo = v if lo is None else min(lo, v)
                 hi = v if hi is None else max(hi, v)
-            ax.bar(xs, ys, width=width * 0.95, label=n, color=colors[n],
-                   edgecolor="black" if n.startswith("wsframe") else "none", linewidth=0.6)
+            if sample is None:
+                continue
+            color, hatch = _style(sample, seen)
+            ax.bar(xs, ys, width=width * 0.95, label=n, color=color, hatch=hatch,
+                   edgecolor="black" if sample["library"] == "wsframe" else "white",
+                   linewidth=0.6)
         ax.set_yscale("log")
         if lo is not None:
             ax.set_ylim(lo / 3.0, hi * 2.0)
-        ax.set_xlim(-0.5, len(groups) - 0.5)
-        ax.set_xticks(range(len(groups)))
-        ax.set_xticklabels([size_label(g["size"]) for g in groups])
-        if item != "op":
-            ylabel = "%ss/s (higher is better)" % item
-        elif name in ("mask", "utf8"):
-            ylabel = "bytes/s (higher is better)"
-        else:
-            ylabel = "messages/s (higher is better)"
-        ax.set_ylabel(ylabel, fontsize=8)
-        ax.set_title("%s: %s" % (section["title"], variant), fontsize=10)
+        ax.set_xlim(-0.5, len(rows) - 0.5)
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(ticks, fontsize=8 if len(ticks) <= 10 else 6.5)
+        ax.set_ylabel("%ss/s (higher is better)" % unit, fontsize=8)
+        ax.set_title("%s: %s" % (title, variant), fontsize=10)
         ax.grid(axis="y", which="major", alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     m = doc["machine"]
