@@ -36,6 +36,10 @@ Input layout (see ``parse_input``; ``make_corpus.py`` writes seeds in it):
     byte 3   number of split points (mod 9)
     then     2 bytes (big endian) per split point, then the stream.
 
+WSFRAME_FUZZ_IGNORE=name[,name] skips rule 3 for the open findings of that name (see
+``KNOWN`` and fuzz/findings/README.md), so a long run can look for other bugs while a
+fix is pending; the default ignores nothing.
+
 Without the C extension the fuzzer refuses to run (rule 2 needs both) unless
 WSFRAME_FUZZ_PYTHON_ONLY=1.
 """
@@ -220,6 +224,20 @@ def decode(impl, o, pieces):
     return trace, None
 
 
+# Open findings: name -> (predicate on the two results, fuzz/findings file).
+KNOWN = {
+    # deflate.PerMessageDeflate.inflate allows 1 + len(data) // 1024 BFINAL restarts per
+    # *call*: a message of several DEFLATE streams fails in one read, passes in several.
+    "bfinal-budget": lambda a, b: any(
+        r[1] and "too many DEFLATE stream ends" in r[1][2] for r in (a, b)
+    ),
+}
+IGNORED = [n for n in os.environ.get("WSFRAME_FUZZ_IGNORE", "").split(",") if n]
+for _name in IGNORED:
+    if _name not in KNOWN:
+        sys.exit("WSFRAME_FUZZ_IGNORE: unknown finding %r (known: %s)" % (_name, ", ".join(KNOWN)))
+
+
 def flatten(trace, error, deflated):
     events = [e for _, batch in trace for e in batch]
     if deflated:
@@ -257,6 +275,8 @@ def test_one_input(data):
         label = "python in one piece"
     deflated = o.deflate is not None
     if len(pieces) > 1 and flatten(*whole, deflated) != flatten(*result_py, deflated):  # rule 3
+        if any(KNOWN[name](whole, result_py) for name in IGNORED):
+            return
         raise AssertionError(describe(o, whole, result_py, label, "python split"))
 
 
