@@ -632,6 +632,19 @@ def test_bfinal_keeps_the_window_for_the_next_message(backend):
     assert pmd.inflate(bytes.fromhex("f248cdc9c90700"), True, MiB) == b"Hello"
 
 
+@pytest.mark.parametrize("size", [10, 4095, 4096, 20_000])
+def test_bfinal_at_the_very_end_of_a_message(backend, size):
+    """No 0x00 after the BFINAL block: the tail must not be fed to the next stream
+    (both with the tail joined to a short payload and fed on its own after a long one)."""
+    pmd = PerMessageDeflate("client", backend=backend)
+    rng = random.Random(size)
+    for n in range(3):
+        message = bytes(rng.getrandbits(8) for _ in range(size))
+        payload = final_stream(message)
+        assert pmd.inflate(payload, True, MiB) == message
+        assert pmd.inflate(bytes.fromhex("f248cdc9c90700"), True, MiB) == b"Hello"
+
+
 def test_bfinal_in_the_middle_of_a_message(backend):
     pmd = PerMessageDeflate("client", backend=backend)
     head, rest = b"head " * 100, b"rest " * 100

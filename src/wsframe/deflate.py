@@ -91,6 +91,8 @@ _TAIL = b"\x00\x00\xff\xff"
 _WINDOW_RE = re.compile(r"8|9|1[0-5]")  # RFC 7692 7.1.2: no leading zeros
 # At most this many bytes of input per DEFLATE stream restart (BFINAL inside a message).
 _RESTART_COST = 1024
+# On the last piece of a message, payloads shorter than this are joined to the tail.
+_JOIN_TAIL_BELOW = 4096
 
 
 # ---------------------------------------------------------------------------------------
@@ -310,10 +312,17 @@ class PerMessageDeflate:
                 limit = allowed + 1
                 ratio_hit = True
         restarts = 1 + size // _RESTART_COST
+        if not fin:
+            inputs: tuple = (data,)
+        elif size < _JOIN_TAIL_BELOW:
+            # One call instead of two: copying a small payload is cheaper.
+            inputs = (b"".join((data, _TAIL)),)
+        else:
+            inputs = (data, _TAIL)
         pieces = []
         produced = 0
         try:
-            for buf in (data, _TAIL) if fin else (data,):
+            for buf in inputs:
                 if buf is _TAIL and self._fresh:
                     # The stream ended (BFINAL) exactly at the end of the message: it is
                     # complete, and the tail would start a stored block never finished.
@@ -340,6 +349,8 @@ class PerMessageDeflate:
                         self._remote_bits, history
                     )
                     self._fresh = True
+                    if buf == _TAIL and fin:
+                        break  # as above, with the tail joined to the payload
                 if produced >= limit:
                     break
         except self._inflate_backend.error as exc:
