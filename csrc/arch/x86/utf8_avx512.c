@@ -50,29 +50,37 @@ static inline __mmask64 first_n(size_t n) { return (__mmask64)((UINT64_C(1) << n
 int wsf__utf8_avx512(const uint8_t *p, size_t len, size_t *pos)
 {
     struct tabs t;
-    __m512i prev = _mm512_setzero_si512(), in;
-    uint64_t carry = 0, hi, prev_hi = 0;
+    __m512i in, prev = _mm512_setzero_si512();
+    uint64_t carry = 0, pend = 0;   /* pend: the previous block ended inside a multi-byte character (maybe) */
     size_t i = 0;
     t.t1h = bcast16(TABS[0]); t.t1l = bcast16(TABS[1]); t.t2h = bcast16(TABS[2]);
     t.idx1 = _mm512_sub_epi8(_mm512_loadu_si512((const void *)IOTA), _mm512_set1_epi8(1));
     t.low7 = _mm512_set1_epi8(0x7F); t.e0 = _mm512_set1_epi8((char)0xE0); t.f0 = _mm512_set1_epi8((char)0xF0);
-    for (; i + 64 <= len; i += 64) {
+    while (i + 64 <= len) {
+        uint64_t hi;
         in = _mm512_loadu_si512((const void *)(p + i));
         hi = (uint64_t)_mm512_movepi8_mask(in);
-        /* ASCII block after a block that did not end in a multi-byte character: nothing to check */
-        if ((hi | (prev_hi >> 61)) == 0) {
-            prev = in;
+        if ((hi | pend) == 0) {
+            /* ASCII (and nothing pending): skip the rest of the run two blocks per test */
+            i += 64;
+            while (i + 128 <= len && _mm512_movepi8_mask(_mm512_or_si512(
+                                         _mm512_loadu_si512((const void *)(p + i)),
+                                         _mm512_loadu_si512((const void *)(p + i + 64)))) == 0)
+                i += 128;
+            prev = _mm512_loadu_si512((const void *)(p + i - 64));   /* i >= 64 here */
             continue;
         }
         if (check(in, prev, &t, &carry)) return wsf__utf8_resolve(p, len, i, pos);
+        pend = hi >> 61;
         prev = in;
-        prev_hi = hi;
+        i += 64;
     }
     if (i < len) {
         __mmask64 live = first_n(len - i);
+        uint64_t hi;
         in = _mm512_maskz_loadu_epi8(live, p + i);
         hi = (uint64_t)_mm512_movepi8_mask(in);
-        if ((hi | (prev_hi >> 61)) != 0 && (check(in, prev, &t, &carry) & (uint64_t)live))
+        if ((hi | pend) != 0 && (check(in, prev, &t, &carry) & (uint64_t)live))
             return wsf__utf8_resolve(p, len, i, pos);
     }
     return wsf__utf8_finish(p, len, pos);
