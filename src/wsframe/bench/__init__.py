@@ -222,8 +222,8 @@ def _header(doc):
     for name, reason in sorted(w["not_measured"].items()):
         lines.append("wsframe %s: not measured: %s" % (name, reason))
     libs = doc["libraries"]
-    lines.append("Libraries: " + ", ".join(
-        "%s %s" % (k, v) for k, v in libs.items() if v) or "Libraries: none installed")
+    present = ", ".join("%s %s" % (k, v) for k, v in libs.items() if v)
+    lines.append("Libraries: " + (present or "none of the peers is installed"))
     missing = [k for k, v in libs.items() if not v]
     if missing:
         lines.append("Not installed (skipped): " + ", ".join(missing))
@@ -286,8 +286,15 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
                 doc["skipped"].append(dict(entry, section=name))
             emit("")
             emit("== %s ==" % SECTION_TITLES[name])
+            absent = []
             for lib, reason in skipped:
-                emit("   %s: skipped: %s" % (lib, reason))
+                if reason.endswith("not installed"):
+                    if lib not in absent:
+                        absent.append(lib)
+                else:
+                    emit("   %s: skipped: %s" % (lib, reason))
+            if absent:
+                emit("   not installed: %s" % ", ".join(absent))
             if list_only:
                 for variant, cands in cands_by_variant.items():
                     emit("  candidates%s: %s" % (
