@@ -25,7 +25,7 @@ GROUP_KEYS = {
 }
 DOC_KEYS = {
     "schema", "command", "mode", "method", "rounds", "machine", "wsframe", "libraries",
-    "sections", "skipped", "started", "wall_time_s",
+    "sections", "skipped", "started", "wall_time_s", "summary",
 }
 
 
@@ -154,6 +154,9 @@ def test_json_schema(tmp_path):
                 assert r["ratio"] > 0
                 assert r["time_per_item_s"] == pytest.approx(
                     r["time_per_op_s"] / g["items_per_op"])
+    for item in doc["summary"]:
+        assert {"section", "variant", "size", "peer", "speedup"} <= set(item)
+        assert item["speedup"] > 0
     # The references are always there.
     names = {r["name"] for r in all_rows(doc, "mask")}
     assert "copy: bytearray(data)" in names

@@ -52,6 +52,14 @@ def _cpu_model():
     return platform.processor() or platform.machine() or "unknown"
 
 
+def _loadavg():
+    """The 1-minute load average (None where the OS has none): a busy machine shows."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def _wsframe_info(impls):
     info = {"version": None, "implementation": None, "cpu_paths": {}, "available_paths": {}}
     try:
@@ -210,7 +218,9 @@ def _header(doc):
     w = doc["wsframe"]
     lines = []
     lines.append("wsframe bench (%s mode): %s" % (doc["mode"], doc["method"]))
-    lines.append("CPU: %s, %s logical CPUs, %s" % (m["cpu"], m["cpus"], m["platform"]))
+    lines.append("CPU: %s, %s logical CPUs, %s%s" % (
+        m["cpu"], m["cpus"], m["platform"],
+        ", load average %s" % m["loadavg_start"] if m.get("loadavg_start") is not None else ""))
     lines.append("Python: %s %s" % (m["python_implementation"], m["python"]))
     lines.append("wsframe %s, implementation %s (measured: %s)" % (
         w["version"] or "?", w["implementation"] or "?", ", ".join(w["measured"]) or "none"))
@@ -257,6 +267,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
             "machine": platform.machine(),
             "python": platform.python_version(),
             "python_implementation": platform.python_implementation(),
+            "loadavg_start": _loadavg(),
         },
         "wsframe": dict(winfo, measured=sorted(impls), not_measured=missing),
         "libraries": _peers.library_versions(),
@@ -323,6 +334,12 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
     if list_only:
         return None
     doc["wall_time_s"] = round(time.time() - t_start, 2)
+    doc["machine"]["loadavg_end"] = _loadavg()
+    doc["summary"] = _report.summary(doc)
+    if doc["summary"]:
+        emit("")
+        for line in _report.summary_text(doc["summary"]):
+            emit(line)
     emit("")
     emit("Done in %.1f s." % doc["wall_time_s"])
     return doc

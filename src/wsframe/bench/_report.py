@@ -67,6 +67,47 @@ def group_text(group, verbose_spread=True):
     return lines
 
 
+def summary(doc):
+    """Per group: the fastest peer and how many times its time wsframe's is.
+
+    Returns ``[{"section", "variant", "size", "peer", "speedup"}]``; ``speedup`` is the
+    fastest peer's time divided by the reference wsframe row's (above 1: wsframe faster).
+    References (copy, bytes.decode) and the integrations section are left out.
+    """
+    out = []
+    for name, section in doc["sections"].items():
+        if name == "integrations":
+            continue
+        for g in section["groups"]:
+            ref = next((r for r in g["rows"] if r["reference"]), None)
+            peers = [r for r in g["rows"] if r["kind"] == "peer"]
+            if ref is None or not peers:
+                continue
+            best = min(peers, key=lambda r: r["time_per_op_s"])
+            out.append({"section": name, "variant": g["variant"], "size": g["size"],
+                        "peer": best["name"],
+                        "speedup": best["time_per_op_s"] / ref["time_per_op_s"]})
+    return out
+
+
+def summary_text(items):
+    lines = ["Summary: wsframe against the fastest peer of each group "
+             "(its time / wsframe's; above 1: wsframe is faster)"]
+    by = {}
+    order = []
+    for it in items:
+        key = (it["section"], it["variant"])
+        if key not in by:
+            by[key] = []
+            order.append(key)
+        by[key].append(it)
+    for key in order:
+        cells = ["%s %.2fx (%s)" % (size_label(it["size"]), it["speedup"],
+                                    it["peer"].split(" (")[0]) for it in by[key]]
+        lines.append("  %-8s %-16s %s" % (key[0], key[1], "; ".join(cells)))
+    return lines
+
+
 def write_json(doc, path):
     with open(path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=False)
