@@ -328,8 +328,8 @@ _PLANS = {
         "utf8": [KiB, 64 * KiB, MiB],
         "decode": [(32, 10000), (KiB, 512), (64 * KiB, 16)],
         "encode": [32, KiB, 64 * KiB],
-        "deflate": [(KiB, 512), (64 * KiB, 16)],
-        "integrations": [32, 64 * KiB],
+        "deflate": [(KiB, 256), (64 * KiB, 8)],
+        "integrations": [KiB],
     },
     # For tests of the command itself: tiny inputs, results meaningless.
     "smoke": {
