@@ -307,11 +307,15 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
             if absent:
                 emit("   not installed: %s" % ", ".join(absent))
             if list_only:
-                for variant, cands in cands_by_variant.items():
-                    emit("  candidates%s: %s" % (
-                        " (%s)" % variant if variant else "",
-                        ", ".join(c.name for c in cands)))
-                emit("  inputs: %s" % ", ".join(g.label for g in groups))
+                if name == "integrations":
+                    emit("  candidates: each library as released, and with "
+                         "wsframe.integrations installed")
+                else:
+                    for variant, cands in cands_by_variant.items():
+                        emit("  candidates%s: %s" % (
+                            " (%s)" % variant if variant else "",
+                            ", ".join(c.name for c in cands)))
+                emit("  inputs: %s" % "; ".join(g.label for g in groups))
                 continue
             try:
                 for gi, group in enumerate(groups):
