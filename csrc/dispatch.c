@@ -188,23 +188,36 @@ static const struct utf8_path *best_utf8(void)
     return &utf8_paths[i];
 }
 
-static const struct mask_path *get_mask(void)
+/* First use: kept out of line so that the hot wrappers stay small leaf-like functions. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define WSF_COLD __attribute__((noinline, cold))
+#elif defined(_MSC_VER)
+#  define WSF_COLD __declspec(noinline)
+#else
+#  define WSF_COLD
+#endif
+static WSF_COLD const struct mask_path *init_mask(void)
 {
-    const struct mask_path *m = WSF_LOAD(cur_mask);
-    if (!m) {
-        m = best_mask();
-        WSF_STORE(cur_mask, m);
-    }
+    const struct mask_path *m = best_mask();
+    WSF_STORE(cur_mask, m);
     return m;
 }
-static const struct utf8_path *get_utf8(void)
+static WSF_COLD const struct utf8_path *init_utf8(void)
+{
+    const struct utf8_path *u = best_utf8();
+    WSF_STORE(cur_utf8, u);
+    return u;
+}
+
+static inline const struct mask_path *get_mask(void)
+{
+    const struct mask_path *m = WSF_LOAD(cur_mask);
+    return m ? m : init_mask();
+}
+static inline const struct utf8_path *get_utf8(void)
 {
     const struct utf8_path *u = WSF_LOAD(cur_utf8);
-    if (!u) {
-        u = best_utf8();
-        WSF_STORE(cur_utf8, u);
-    }
-    return u;
+    return u ? u : init_utf8();
 }
 
 wsf_mask_fn wsf__mask_kernel(void) { return get_mask()->fn; }
@@ -214,7 +227,7 @@ void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4]
 {
     /* Tiny payloads (control frames, short messages): a byte loop beats any vector setup + indirect call. */
     if (len < 16) {
-        wsf__mask_bytes(dst, src, len, key, phase);
+        wsf__mask_short(dst, src, len, key, phase);
         return;
     }
     get_mask()->fn(dst, src, len, key, phase);

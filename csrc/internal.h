@@ -128,13 +128,38 @@ static inline uint32_t wsf__key_word(const uint8_t key[4], size_t phase)
     return w;
 }
 
-/* Byte loop for heads and tails; k is the rotated key word's bytes. */
-static inline void wsf__mask_bytes(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
-                                   size_t phase)
+/* 0..31 bytes: one 16/8/4-byte step each (biggest first, so every step starts at a multiple of 4 and uses the
+   same rotated key word), then 0..3 single bytes. No key word at all below 4 bytes: a tiny frame costs a few
+   byte operations. Each step loads before it stores, so in place is fine. */
+static inline void wsf__mask_short(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4], size_t phase)
 {
-    size_t i;
-    for (i = 0; i < len; i++)
-        dst[i] = (uint8_t)(src[i] ^ key[(phase + i) & 3]);
+    size_t o = 0;
+    if (n >= 4) {
+        uint32_t k = wsf__key_word(key, phase);
+        uint64_t k8 = ((uint64_t)k << 32) | k;   /* k's bytes twice in memory order, either endianness */
+        if (n & 16) {
+            uint64_t w[2];
+            memcpy(w, src, 16);
+            w[0] ^= k8; w[1] ^= k8;
+            memcpy(dst, w, 16);
+            o = 16;
+        }
+        if (n & 8) {
+            uint64_t w;
+            memcpy(&w, src + o, 8);
+            w ^= k8;
+            memcpy(dst + o, &w, 8);
+            o += 8;
+        }
+        if (n & 4) {
+            uint32_t w;
+            memcpy(&w, src + o, 4);
+            w ^= k;
+            memcpy(dst + o, &w, 4);
+            o += 4;
+        }
+    }
+    for (; o < n; o++) dst[o] = (uint8_t)(src[o] ^ key[(phase + o) & 3]);
 }
 
 /* Keiser-Lemire error classes: one bit per class, AND of three nibble lookups

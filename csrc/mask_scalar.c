@@ -1,4 +1,4 @@
-/* Portable masking: 64-bit words through memcpy (unaligned-safe, endian-neutral), byte loop for the tail. */
+/* Portable masking: 64-bit words through memcpy (unaligned-safe, endian-neutral), 8/4/2/1 steps for the tail. */
 #include "internal.h"
 
 void wsf__mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase)
@@ -25,5 +25,5 @@ void wsf__mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, const uint8_
             memcpy(dst + i, &w, 8);
         }
     }
-    wsf__mask_bytes(dst + i, src + i, len - i, key, phase + i);
+    wsf__mask_short(dst + i, src + i, len - i, key, phase + i);
 }

@@ -1,4 +1,4 @@
-/* NEON masking: 64 bytes per iteration, then 16, then scalar bytes. */
+/* NEON masking: 64 bytes per iteration, then 16, then 8/4/2/1-byte steps. */
 #include "../../internal.h"
 
 #if WSF_HAVE_NEON
@@ -17,10 +17,6 @@ void wsf__mask_neon(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t 
         vst1q_u8(dst + i + 48, veorq_u8(d, k));
     }
     for (; i + 16 <= len; i += 16) vst1q_u8(dst + i, veorq_u8(vld1q_u8(src + i), k));
-    if (i + 8 <= len) {
-        vst1_u8(dst + i, veor_u8(vld1_u8(src + i), vget_low_u8(k)));
-        i += 8;
-    }
-    wsf__mask_bytes(dst + i, src + i, len - i, key, phase + i);
+    wsf__mask_short(dst + i, src + i, len - i, key, phase + i);
 }
 #endif

@@ -1,4 +1,4 @@
-/* SSE2 masking: 64 bytes per iteration with unaligned loads/stores, scalar word + bytes for the tail. */
+/* SSE2 masking: 64 bytes per iteration with unaligned loads/stores, 8/4/2/1-byte steps for the tail. */
 #include "../../internal.h"
 
 #if WSF_HAVE_SSE2
@@ -24,11 +24,6 @@ void wsf__mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t 
     }
     for (; i + 16 <= len; i += 16)
         _mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + i)), k));
-    if (i + 8 <= len) {
-        __m128i w = _mm_loadl_epi64((const __m128i *)(src + i));   /* 8-byte load, no over-read */
-        _mm_storel_epi64((__m128i *)(dst + i), _mm_xor_si128(w, k));
-        i += 8;
-    }
-    wsf__mask_bytes(dst + i, src + i, len - i, key, phase + i);
+    wsf__mask_short(dst + i, src + i, len - i, key, phase + i);
 }
 #endif
