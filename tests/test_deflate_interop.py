@@ -23,6 +23,8 @@ from wsframe.handshake import (
     parse_response,
 )
 
+pytestmark = pytest.mark.interop
+
 websockets = pytest.importorskip("websockets")
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.asyncio.server import serve  # noqa: E402
