@@ -100,14 +100,13 @@ _JOIN_TAIL_BELOW = 4096
 
 
 class _Backend:
-    __slots__ = ("name", "module", "error", "levels", "mem_level", "small_window")
+    __slots__ = ("name", "module", "error", "levels", "small_window")
 
-    def __init__(self, name, module, error, levels, mem_level, small_window):
+    def __init__(self, name, module, error, levels, small_window):
         self.name = name
         self.module = module
         self.error = error  # the backend's exception class for corrupt data
         self.levels = levels  # maps a zlib level (0-9) to the backend's level
-        self.mem_level = mem_level  # whether compressobj honours memLevel
         self.small_window = small_window  # whether wbits=9 output fits a 2**8 window
 
     def compressobj(self, level, wbits, mem_level):
@@ -130,21 +129,21 @@ def _load_backend(name: str) -> _Backend | None:
         return _backends[name]
     backend = None
     if name == "zlib":
-        backend = _Backend("zlib", zlib, zlib.error, _ZLIB_LEVELS, True, True)
+        backend = _Backend("zlib", zlib, zlib.error, _ZLIB_LEVELS, True)
     elif name == "zlib-ng":
         try:
             from zlib_ng import zlib_ng
         except ImportError:
             pass
         else:
-            backend = _Backend("zlib-ng", zlib_ng, zlib_ng.error, _ZLIB_LEVELS, False, True)
+            backend = _Backend("zlib-ng", zlib_ng, zlib_ng.error, _ZLIB_LEVELS, True)
     elif name == "isal":
         try:
             from isal import isal_zlib
         except ImportError:
             pass
         else:
-            backend = _Backend("isal", isal_zlib, isal_zlib.error, _ISAL_LEVELS, False, False)
+            backend = _Backend("isal", isal_zlib, isal_zlib.error, _ISAL_LEVELS, False)
     else:
         raise ValueError("backend must be 'auto' or one of %s, not %r" % (BACKENDS, name))
     _backends[name] = backend
