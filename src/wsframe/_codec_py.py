@@ -78,6 +78,8 @@ class Frame:
     ``data`` is ``str`` for a text message decoded with ``text="str"``, else ``bytes``.
     """
 
+    __slots__ = ("opcode", "data", "fin", "rsv1")
+
     def __init__(self, opcode, data, fin=True, rsv1=False):
         self.opcode = opcode
         self.data = data
@@ -112,6 +114,8 @@ class Frame:
 
 class Close(Frame):
     """A close frame: ``code`` is None when the payload was empty."""
+
+    __slots__ = ("code", "reason")
 
     def __init__(self, code=None, reason="", data=b""):
         self.opcode = Opcode.CLOSE
@@ -292,6 +296,13 @@ class FrameDecoder:
     - ``allow_any_close_code``: accept any close code from 1000 to 4999.
     """
 
+    __slots__ = (
+        "role", "max_message_size", "max_frame_size", "_assemble", "_text_str",
+        "_mask_expected", "_mask_any", "_nonminimal_ok", "_any_close_code", "_compressor",
+        "_rsv_allowed", "_error", "_closed", "_head", "_b0", "_key", "_length", "_remaining",
+        "_ctrl", "_msg_opcode", "_msg_compressed", "_msg_cost", "_parts", "_validator",
+    )  # fmt: skip
+
     def __init__(
         self,
         role="server",
@@ -387,6 +398,10 @@ class FrameDecoder:
                 return
             pos = size - len(self._head)
             self._head = b""
+        fast = self._assemble
+        text_fast = self._text_str
+        mask_expected = self._mask_expected
+        limit = min(self.max_frame_size, self.max_message_size)
         while pos < end:
             remaining = self._remaining
             if remaining:
@@ -394,6 +409,41 @@ class FrameDecoder:
                 self._consume(data, pos, stop, events)
                 pos = stop
                 continue
+            b0 = data[pos]
+            if fast and (b0 == 0x82 or b0 == 0x81 and text_fast) and end - pos > 1:
+                # The fast path: an unfragmented text or binary message with no RSV bit,
+                # masked as the role requires, 7- or 16-bit length, wholly in this chunk.
+                # Such a frame passes every rule of _start_frame but the size limits,
+                # checked here; anything else takes the general path below.
+                b1 = data[pos + 1]
+                length = b1 & 0x7F
+                size = 6 if b1 & 0x80 else 2
+                if length == 126 and end - pos >= 4:
+                    length = (data[pos + 2] << 8) | data[pos + 3]
+                    size += 2
+                    minimal = length >= 126
+                else:
+                    minimal = length < 126
+                if (
+                    minimal
+                    and (b1 & 0x80) == mask_expected
+                    and end - pos - size >= length
+                    and length <= limit
+                    and not self._msg_opcode
+                    and not self._closed
+                ):
+                    start = pos + size
+                    pos = start + length
+                    key = load_key(data, start - 4) if b1 & 0x80 else 0
+                    if b0 == 0x82:
+                        payload = unmask(data, start, pos, key, 0)
+                    else:
+                        try:
+                            payload = unmask_text(data, start, pos, key, 0)
+                        except UnicodeDecodeError as exc:
+                            raise _fail_utf8(exc, 0) from None
+                    events.append(_new_frame(b0 & 0x0F, payload, True, False))
+                    continue
             size = self._start_frame(data, pos, end, events)
             if size == 0:
                 self._head = data[pos:end]
@@ -408,11 +458,17 @@ class FrameDecoder:
             return 0
         b0 = data[pos]
         b1 = data[pos + 1]
-        size = _header_size(b1)
-        if end - pos < size:
-            return 0
-        length = _read_length(data, pos, b1)
-        _check_length(data, pos, b1, length, self._nonminimal_ok)
+        length = b1 & 0x7F
+        if length < 126:  # the 7-bit form, inline: most frames are small
+            size = 6 if b1 & 0x80 else 2
+            if end - pos < size:
+                return 0
+        else:
+            size = _header_size(b1)
+            if end - pos < size:
+                return 0
+            length = _read_length(data, pos, b1)
+            _check_length(data, pos, b1, length, self._nonminimal_ok)
         opcode = b0 & 0x0F
         if _OPCODES[opcode] is None:
             raise ProtocolError(1002, "reserved opcode %#x" % opcode)
@@ -626,6 +682,8 @@ class FrameEncoder:
     ``text``/``binary`` compress messages the extension deems worth it, and
     ``encode(..., rsv1=True)`` starts a compressed fragmented message.
     """
+
+    __slots__ = ("role", "max_frame_size", "_masked", "_compressor", "_compressing")
 
     def __init__(self, role="server", *, max_frame_size=None, extensions=()):
         if role not in _ROLES:

@@ -39,14 +39,15 @@ def _key_bytes(mask):
 
 
 def load_key(data, pos):
-    """The masking key at data[pos:pos+4] as an int (bytes in little-endian order)."""
-    return int.from_bytes(data[pos : pos + 4], "little")
+    """The masking key at data[pos:pos+4], in the form ``unmask`` takes (here: bytes)."""
+    return data[pos : pos + 4]
 
 
 def unmask(src, start, end, key, phase):
     """``src[start:end]`` XOR the key ``key`` (from ``load_key``) rotated by ``phase``.
 
-    The codec's internal form: the arguments are already checked; key 0 means unmasked.
+    The codec's internal form: the arguments are already checked; a false key (0, b"")
+    means unmasked.
     """
     if not key:
         return src[start:end]
@@ -55,10 +56,9 @@ def unmask(src, start, end, key, phase):
         return b""
     phase &= 3
     if phase:  # rotate so that key byte ``phase`` comes first
-        key = ((key >> (8 * phase)) | (key << (32 - 8 * phase))) & 0xFFFFFFFF
-    k = int.from_bytes((key.to_bytes(4, "little") * ((n >> 2) + 1))[:n], "little")
-    v = int.from_bytes(src[start:end], "little")
-    return (v ^ k).to_bytes(n, "little")
+        key = key[phase:] + key[:phase]
+    k = int.from_bytes((key * ((n >> 2) + 1))[:n], "little")
+    return (int.from_bytes(src[start:end], "little") ^ k).to_bytes(n, "little")
 
 
 def unmask_text(src, start, end, key, phase):
