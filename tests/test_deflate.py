@@ -666,3 +666,24 @@ def test_bfinal_restarts_are_bounded(backend):
     pmd = PerMessageDeflate("client", backend=backend)
     with pytest.raises(ValueError, match="BFINAL"):
         pmd.inflate(empty_final * 3 + stored, True, MiB)
+
+
+# --- robustness (hypothesis) -----------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.lists(st.binary(max_size=64), min_size=1, max_size=6), st.integers(0, 300))
+def test_inflate_garbage_fails_cleanly(pieces, max_out):
+    for backend in available_backends():
+        pmd = PerMessageDeflate("server", backend=backend)
+        for index, piece in enumerate(pieces):
+            try:
+                out = pmd.inflate(piece, index == len(pieces) - 1, max_out)
+            except (zlib.error, ValueError):
+                break
+            assert len(out) <= max_out + 1
+            if len(out) > max_out:
+                break

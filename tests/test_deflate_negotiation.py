@@ -406,3 +406,43 @@ def test_response_is_valid_extension_syntax():
         (PMD, [("server_max_window_bits", "9"), ("client_max_window_bits", "10")])
     ]
     assert agreed(client_accept(offer, response)) == (False, False, 9, 10)
+
+
+# --- robustness (hypothesis) -----------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PIECES = st.sampled_from(
+    [PMD, "x-foo", ";", ",", "=", " ", '"', "\\", "server_no_context_takeover",
+     "client_no_context_takeover", "server_max_window_bits", "client_max_window_bits",
+     "8", "9", "10", "15", "16", "07", "a"]
+)
+HEADERS = st.lists(PIECES, max_size=20).map("".join) | st.text(max_size=80)
+
+
+@given(HEADERS)
+def test_server_negotiate_never_fails(request_value):
+    pmd, response = server_negotiate(request_value)
+    if pmd is None:
+        assert response is None
+        return
+    assert response.startswith(PMD)
+    try:
+        parse_extensions(request_value)
+    except Exception:
+        return  # the server skipped a malformed element; no client sends that
+    # what we answer is acceptable to the client that made the offer, and both agree
+    assert agreed(client_accept(request_value, response)) == agreed(pmd)
+
+
+@given(HEADERS)
+def test_client_accept_fails_only_with_1010(response):
+    try:
+        result = client_accept(client_offer(), response)
+    except ProtocolError as exc:
+        assert exc.code == 1010
+        assert len(exc.reason.encode("utf-8")) <= 123
+    else:
+        assert result is None or result.role == "client"

@@ -513,3 +513,45 @@ def test_error_from_check_request_to_response():
     data = build_error_response(info.value.status, str(info.value))
     assert data.startswith(b"HTTP/1.1 426 ")
     assert b"Sec-WebSocket-Version: 13\r\n" in data
+
+
+# --- robustness (hypothesis) -----------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+TOKEN = st.text(alphabet="!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=12)
+
+
+@given(st.binary(max_size=300))
+def test_parse_heads_never_crash(data):
+    for parse in (parse_request, parse_response):
+        for head in (data, data + b"\r\n\r\n", b"GET / HTTP/1.1\r\n" + data + b"\r\n\r\n"):
+            try:
+                parse(head)
+            except HandshakeError:
+                pass
+
+
+@given(st.text(max_size=200))
+def test_parse_extensions_never_crashes(value):
+    try:
+        result = parse_extensions(value)
+    except HandshakeError:
+        return
+    # whatever parses builds back to something that parses the same
+    assert parse_extensions(build_extensions(result)) == result
+
+
+@given(st.lists(st.tuples(TOKEN, st.lists(st.tuples(TOKEN, st.none() | TOKEN), max_size=4)), min_size=1, max_size=4))
+def test_extensions_round_trip(extensions):
+    assert parse_extensions(build_extensions(extensions)) == extensions
+
+
+@given(st.lists(st.tuples(TOKEN, st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, blacklist_characters="\x7f"), max_size=30)), max_size=10))
+def test_request_headers_round_trip(extra):
+    extra = [(k, v.strip(" \t")) for k, v in extra]
+    head, key = build_request("h", "/", extra_headers=extra)
+    method, target, headers = parse_request(head)
+    assert headers[5:] == extra
