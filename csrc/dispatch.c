@@ -226,7 +226,7 @@ wsf_utf8_fn wsf__utf8_kernel(void) { return get_utf8()->fn; }
 void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase)
 {
     /* Tiny payloads (control frames, short messages): a byte loop beats any vector setup + indirect call. */
-    if (len < 16) {
+    if (len < 16) {   /* (also len == 0 with NULL pointers: nothing is touched) */
         wsf__mask_short(dst, src, len, key, phase);
         return;
     }

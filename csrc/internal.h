@@ -5,6 +5,10 @@
 #include <string.h>
 #include "wsframe.h"
 
+#if defined(_MSC_VER) && !defined(__cplusplus) && !defined(inline)
+#  define inline __inline   /* older MSVC C mode */
+#endif
+
 /* ---- Which SIMD kernels exist in this build --------------------------------------------------------------
    Decided from the target architecture and the compiler version ONLY (never from -m flags), so that the
    dispatcher, compiled with baseline flags, and each per-ISA file, compiled with its own flags, agree on

@@ -8,7 +8,7 @@ int wsf_unmask_utf8(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t 
 {
     size_t off = 0, e = 0;
     int ok;
-    if (len == 0) return wsf_utf8_feed(st, dst, 0, err);
+    if (len == 0) return wsf_utf8_feed(st, dst, 0, err);   /* reports a failed state; no pointer is used */
     ok = 1;
     while (off < len) {
         size_t n = len - off < WSF_FUSE_BLOCK ? len - off : WSF_FUSE_BLOCK;

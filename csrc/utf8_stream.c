@@ -24,6 +24,7 @@ int wsf_utf8_feed(wsf_utf8_state *st, const uint8_t *data, size_t len, size_t *e
         if (err) *err = 0;
         return 0;
     }
+    if (len == 0) return 1;   /* nothing to do; data may be NULL */
     npend = st->opaque[0] >> 8;
     if (npend) {
         /* Finish the pending character: re-validate it with up to (need - npend) new bytes appended. */
@@ -64,6 +65,7 @@ int wsf_utf8_feed(wsf_utf8_state *st, const uint8_t *data, size_t len, size_t *e
 int wsf_utf8_validate(const uint8_t *data, size_t len, size_t *err)
 {
     size_t pos;
+    if (len == 0) return 1;   /* data may be NULL */
     if (!wsf__utf8_kernel()(data, len, &pos)) {
         if (err) *err = pos;
         return 0;

@@ -224,6 +224,12 @@ static void test_utf8_failed_state(void)
     CHECK(wsf_utf8_feed(&st, (const uint8_t *)"", 0, NULL) == 0, "stays failed, NULL err");
     CHECK(!wsf_utf8_complete(&st), "failed is not complete");
     CHECK(wsf_utf8_validate((const uint8_t *)"", 0, NULL) == 1, "empty valid");
+    /* empty input with NULL pointers: nothing may be dereferenced or offset */
+    CHECK(wsf_utf8_validate(NULL, 0, NULL) == 1, "NULL, 0");
+    wsf_utf8_init(&st);
+    CHECK(wsf_utf8_feed(&st, NULL, 0, NULL) == 1 && wsf_utf8_complete(&st), "feed NULL, 0");
+    CHECK(wsf_unmask_utf8(NULL, NULL, 0, (const uint8_t *)"abcd", 0, &st, NULL) == 1, "fused NULL, 0");
+    wsf_mask(NULL, NULL, 0, (const uint8_t *)"abcd", 0);
 }
 
 /* fused unmask+validate == mask then feed, including across the fused block size and at split points */

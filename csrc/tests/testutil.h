@@ -47,4 +47,5 @@ void test_utf8_register(void);
 void test_header_register(void);
 void test_random_register(void);
 void test_guard_register(void);
+void test_threads_register(void);
 #endif
