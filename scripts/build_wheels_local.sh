@@ -150,7 +150,8 @@ run_suite() {
         return 0
     fi
     SUITE_RESULT="$(pytest_summary "$log")"
-    fail "$name: test suite: ${SUITE_RESULT:-no summary} (log: $log)"
+    SUITE_RESULT="${SUITE_RESULT:-no pytest summary} (log: $log)"
+    FAILED=1
     return 1
 }
 
@@ -192,9 +193,8 @@ for v in "${VERSIONS[@]}"; do
         fail "cp$v: install $(basename "$wheel")"; continue
     fi
     SUITE_RESULT=""
-    if run_suite "cp$v" "$vpy" "$wheel" c; then
-        record "ok    $(basename "$wheel")  [$isa; implementation c]  $SUITE_RESULT"
-    fi
+    if run_suite "cp$v" "$vpy" "$wheel" c; then st="ok  "; else st="FAIL"; fi
+    [ -n "$SUITE_RESULT" ] && record "$st  $(basename "$wheel")  [$isa; implementation c]  $SUITE_RESULT"
 done
 
 if [ "$QUICK" = 0 ]; then
@@ -235,9 +235,8 @@ if [ "$QUICK" = 0 ]; then
                 fail "pure $v: install"; continue
             fi
             SUITE_RESULT=""
-            if run_suite "pure-$v" "$vpy" "$pure" python --no-c-extensions; then
-                record "ok    $(basename "$pure") on CPython $v  [implementation python]  $SUITE_RESULT"
-            fi
+            if run_suite "pure-$v" "$vpy" "$pure" python --no-c-extensions; then st="ok  "; else st="FAIL"; fi
+            [ -n "$SUITE_RESULT" ] && record "$st  $(basename "$pure") on CPython $v  [implementation python]  $SUITE_RESULT"
             [ "$v" = "${VERSIONS[0]}" ] && [ ${#VERSIONS[@]} -eq 1 ] && break
         done
     else
@@ -259,9 +258,8 @@ if [ "$QUICK" = 0 ]; then
                 warned="NO WARNING in the build log"; fail "no-compiler install: no warning"
             fi
             SUITE_RESULT=""
-            if run_suite nocc "$vpy" "" python --no-c-extensions; then
-                record "ok    sdist with CC=false on CPython $NV: pure-Python install, $warned  $SUITE_RESULT"
-            fi
+            if run_suite nocc "$vpy" "" python --no-c-extensions; then st="ok  "; else st="FAIL"; fi
+            [ -n "$SUITE_RESULT" ] && record "$st  sdist with CC=false on CPython $NV: pure-Python install, $warned  $SUITE_RESULT"
         else
             fail "no-compiler install of the sdist (log: $log)"
         fi
