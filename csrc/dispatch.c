@@ -135,7 +135,7 @@ static unsigned get_caps(void)
 
 /* ---- path tables, worst to best ---- */
 struct mask_path { const char *name; wsf_mask_fn fn; unsigned need; };
-struct utf8_path { const char *name; wsf_utf8_fn fn; unsigned need; };
+struct utf8_path { const char *name; wsf_utf8_fn fn; unsigned need; wsf_fused_fn fused; };
 
 static const struct mask_path mask_paths[] = {
     {"scalar", wsf__mask_scalar, 0},
@@ -153,18 +153,18 @@ static const struct mask_path mask_paths[] = {
 #endif
 };
 static const struct utf8_path utf8_paths[] = {
-    {"scalar", wsf__utf8_scalar, 0},
+    {"scalar", wsf__utf8_scalar, 0, NULL},
 #if WSF_HAVE_SSSE3
-    {"ssse3", wsf__utf8_ssse3, CAP_SSSE3},
+    {"ssse3", wsf__utf8_ssse3, CAP_SSSE3, NULL},
 #endif
 #if WSF_HAVE_AVX2
-    {"avx2", wsf__utf8_avx2, CAP_AVX2},
+    {"avx2", wsf__utf8_avx2, CAP_AVX2, wsf__fused_avx2},
 #endif
 #if WSF_HAVE_AVX512
-    {"avx512", wsf__utf8_avx512, CAP_AVX512},
+    {"avx512", wsf__utf8_avx512, CAP_AVX512, wsf__fused_avx512},
 #endif
 #if WSF_HAVE_NEON
-    {"neon", wsf__utf8_neon, CAP_NEON},
+    {"neon", wsf__utf8_neon, CAP_NEON, NULL},
 #endif
 };
 #define N_MASK ((int)(sizeof mask_paths / sizeof mask_paths[0]))
@@ -222,6 +222,8 @@ static inline const struct utf8_path *get_utf8(void)
 
 wsf_mask_fn wsf__mask_kernel(void) { return get_mask()->fn; }
 wsf_utf8_fn wsf__utf8_kernel(void) { return get_utf8()->fn; }
+/* The fused unmask+validate kernel follows the UTF-8 path selection. */
+wsf_fused_fn wsf__fused_kernel(void) { return get_utf8()->fused; }
 
 void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase)
 {

@@ -103,19 +103,38 @@ int wsf__utf8_ssse3(const uint8_t *p, size_t len, size_t *pos);
 #if WSF_HAVE_AVX2
 void wsf__mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
 int wsf__utf8_avx2(const uint8_t *p, size_t len, size_t *pos);
+int wsf__fused_avx2(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase, size_t *pos);
 #endif
 #if WSF_HAVE_AVX512
 void wsf__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
 int wsf__utf8_avx512(const uint8_t *p, size_t len, size_t *pos);
+int wsf__fused_avx512(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase,
+                      size_t *pos);
 #endif
 #if WSF_HAVE_NEON
 void wsf__mask_neon(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
 int wsf__utf8_neon(const uint8_t *p, size_t len, size_t *pos);
 #endif
 
+/* A fused kernel unmasks all of src into dst (as wsf_mask) and validates the unmasked bytes with the
+   UTF-8 kernel contract above (dst[0:len] starts on a character boundary). dst == src is allowed. */
+typedef int (*wsf_fused_fn)(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase,
+                            size_t *pos);
+
+/* UTF-8 state helpers (utf8_stream.c), shared by the feed and the fused entry points. */
+int wsf__u8st_fail(wsf_utf8_state *st, size_t *err, size_t at);
+/* Completes a pending character from data[0:len] (len > 0). 0 on error (state failed, *err set);
+   else 1 with *used = bytes taken; the state is updated (still pending if the chunk ran out first). */
+int wsf__u8st_head(wsf_utf8_state *st, const uint8_t *data, size_t len, size_t *used, size_t *err);
+/* How many more bytes the pending character needs (0 when none is pending). */
+size_t wsf__u8st_want(const wsf_utf8_state *st);
+/* Stores an unfinished trailing character (n <= 3 bytes, n == 0 for none). */
+void wsf__u8st_tail(wsf_utf8_state *st, const uint8_t *tail, size_t n);
+
 /* Currently selected kernels (filled on first use). Used by the public wrappers and the tests. */
 wsf_mask_fn wsf__mask_kernel(void);
 wsf_utf8_fn wsf__utf8_kernel(void);
+wsf_fused_fn wsf__fused_kernel(void);   /* NULL: the selected UTF-8 path has none (block-wise fallback) */
 
 /* ---- Small helpers ------------------------------------------------------------------------------------------ */
 /* The 4 key bytes rotated so that byte j pairs with data byte j of a buffer starting at `phase`,

@@ -8,7 +8,7 @@ void wsf_utf8_init(wsf_utf8_state *st) { memset(st, 0, sizeof *st); }
 
 int wsf_utf8_complete(const wsf_utf8_state *st) { return st->opaque[0] == 0; }
 
-static int fail(wsf_utf8_state *st, size_t *err, size_t at)
+int wsf__u8st_fail(wsf_utf8_state *st, size_t *err, size_t at)
 {
     st->opaque[0] = WSF_U8ST_FAILED;
     st->opaque[1] = 0;
@@ -16,49 +16,66 @@ static int fail(wsf_utf8_state *st, size_t *err, size_t at)
     return 0;
 }
 
+int wsf__u8st_head(wsf_utf8_state *st, const uint8_t *data, size_t len, size_t *used, size_t *err)
+{
+    uint8_t tmp[4];
+    unsigned need, take, npend = st->opaque[0] >> 8;
+    uint32_t w = st->opaque[1];
+    size_t pos;
+    *used = 0;
+    if (!npend) return 1;
+    /* Finish the pending character: re-validate it with up to (need - npend) new bytes appended. */
+    memcpy(tmp, &w, 4);
+    need = seq_len(tmp[0]);
+    take = need - npend;
+    if (take > len) take = (unsigned)len;
+    memcpy(tmp + npend, data, take);
+    if (!wsf__utf8_scalar(tmp, npend + take, &pos))
+        return wsf__u8st_fail(st, err, pos - npend);   /* the pending prefix itself was valid */
+    if (npend + take < need) {                          /* the chunk ended inside the character again */
+        memcpy(&w, tmp, 4);
+        st->opaque[0] = (uint32_t)(npend + take) << 8;
+        st->opaque[1] = w;
+    } else {
+        st->opaque[0] = 0;
+        st->opaque[1] = 0;
+    }
+    *used = take;
+    return 1;
+}
+
+size_t wsf__u8st_want(const wsf_utf8_state *st)
+{
+    unsigned npend = st->opaque[0] >> 8;
+    uint32_t w = st->opaque[1];
+    uint8_t tmp[4];
+    if (!npend) return 0;
+    memcpy(tmp, &w, 4);
+    return seq_len(tmp[0]) - npend;
+}
+
+void wsf__u8st_tail(wsf_utf8_state *st, const uint8_t *tail, size_t n)
+{
+    uint8_t tmp[4] = {0, 0, 0, 0};
+    uint32_t w;
+    memcpy(tmp, tail, n);   /* n <= 3 */
+    memcpy(&w, tmp, 4);
+    st->opaque[0] = (uint32_t)n << 8;
+    st->opaque[1] = w;
+}
+
 int wsf_utf8_feed(wsf_utf8_state *st, const uint8_t *data, size_t len, size_t *err)
 {
-    size_t i = 0, pos;
-    unsigned npend;
+    size_t i, pos;
     if (st->opaque[0] & WSF_U8ST_FAILED) {
         if (err) *err = 0;
         return 0;
     }
     if (len == 0) return 1;   /* nothing to do; data may be NULL */
-    npend = st->opaque[0] >> 8;
-    if (npend) {
-        /* Finish the pending character: re-validate it with up to (need - npend) new bytes appended. */
-        uint8_t tmp[4];
-        unsigned need, take;
-        uint32_t w = st->opaque[1];
-        memcpy(tmp, &w, 4);
-        need = seq_len(tmp[0]);
-        take = need - npend;
-        if (take > len) take = (unsigned)len;
-        memcpy(tmp + npend, data, take);
-        if (!wsf__utf8_scalar(tmp, npend + take, &pos))
-            return fail(st, err, pos - npend);            /* the pending prefix itself was valid */
-        if (npend + take < need) {                         /* chunk ended inside the character again */
-            memcpy(&w, tmp, 4);
-            st->opaque[0] = (uint32_t)(npend + take) << 8;
-            st->opaque[1] = w;
-            return 1;
-        }
-        i = take;
-    }
-    if (!wsf__utf8_kernel()(data + i, len - i, &pos))
-        return fail(st, err, i + pos);
-    npend = (unsigned)(len - i - pos);
-    if (npend) {
-        uint8_t tmp[4] = {0, 0, 0, 0};
-        uint32_t w;
-        memcpy(tmp, data + i + pos, npend);
-        memcpy(&w, tmp, 4);
-        st->opaque[1] = w;
-    } else {
-        st->opaque[1] = 0;
-    }
-    st->opaque[0] = (uint32_t)npend << 8;
+    if (!wsf__u8st_head(st, data, len, &i, err)) return 0;
+    if (i == len) return 1;
+    if (!wsf__utf8_kernel()(data + i, len - i, &pos)) return wsf__u8st_fail(st, err, i + pos);
+    wsf__u8st_tail(st, data + i + pos, len - i - pos);
     return 1;
 }
 

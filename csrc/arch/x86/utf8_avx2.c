@@ -40,53 +40,91 @@ static inline __m256i check(__m256i in, __m256i prev, const struct tabs *t)
 static inline int nonzero(__m256i v) { return !_mm256_testz_si256(v, v); }
 static inline int ascii(__m256i a, __m256i b) { return _mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0; }
 
-int wsf__utf8_avx2(const uint8_t *p, size_t len, size_t *pos)
+/* Error in the block at i: in fused mode the rest of dst must still be unmasked before the scalar locator
+   reads it. */
+static int fail_at(uint8_t *dst, const uint8_t *src, size_t len, size_t i, size_t done, int masked,
+                   const uint8_t key[4], size_t phase, size_t *pos)
+{
+    if (masked) {
+        wsf__mask_avx2(dst + done, src + done, len - done, key, phase + done);
+        return wsf__utf8_resolve(dst, len, i, pos);
+    }
+    return wsf__utf8_resolve(src, len, i, pos);
+}
+
+/* One body for validation (masked == 0: src is only read) and fused unmask+validate (masked == 1: blocks are
+   loaded from src, XORed with the key, stored to dst and validated from the registers; the tail is unmasked
+   first and then checked from dst). Both wrappers pass a constant, so each gets its own specialised code. */
+static inline int run(uint8_t *dst, const uint8_t *src, size_t len, int masked, const uint8_t key[4],
+                      size_t phase, size_t *pos)
 {
     struct tabs t;
+    const uint8_t *u = masked ? dst : src;   /* where the unmasked bytes are */
     __m256i prev = _mm256_setzero_si256(), pinc = _mm256_setzero_si256(), a, b, e;
+    __m256i k = masked ? _mm256_set1_epi32((int)wsf__key_word(key, phase)) : _mm256_setzero_si256();
     size_t i = 0;
     t.t1h = LD(T1H); t.t1l = LD(T1L); t.t2h = LD(T2H); t.nib = _mm256_set1_epi8(0x0F);
     t.third = _mm256_set1_epi8(0x60); t.fourth = _mm256_set1_epi8(0x70); t.top = _mm256_set1_epi8((char)-128);
     for (; i + 64 <= len; i += 64) {
-        a = LD(p + i);
-        b = LD(p + i + 32);
+        a = LD(src + i);
+        b = LD(src + i + 32);
+        if (masked) {
+            a = _mm256_xor_si256(a, k);
+            b = _mm256_xor_si256(b, k);
+            _mm256_storeu_si256((__m256i *)(void *)(dst + i), a);
+            _mm256_storeu_si256((__m256i *)(void *)(dst + i + 32), b);
+        }
         if (ascii(a, b)) {
-            if (nonzero(pinc)) return wsf__utf8_resolve(p, len, i, pos);   /* lead byte then ASCII */
+            if (nonzero(pinc)) return fail_at(dst, src, len, i, i + 64, masked, key, phase, pos);   /* lead, ASCII */
             prev = b;
             continue;
         }
         e = _mm256_or_si256(check(a, prev, &t), check(b, a, &t));
         pinc = _mm256_subs_epu8(b, LD(INCOMPLETE));
         prev = b;
-        if (nonzero(e)) return wsf__utf8_resolve(p, len, i, pos);
+        if (nonzero(e)) return fail_at(dst, src, len, i, i + 64, masked, key, phase, pos);
     }
     if (i < len) {
+        if (masked) wsf__mask_avx2(dst + i, src + i, len - i, key, phase + i);
         if (len >= 64 + 32) {
-            /* re-check the last 64 bytes in place (see utf8_ssse3.c) */
+            /* Re-check the last 64 bytes in place: flags depend only on earlier bytes, so the already checked
+               part adds none, and nothing is read outside the buffer. */
             size_t s = len - 64;
-            prev = LD(p + s - 32);
-            a = LD(p + s);
-            b = LD(p + s + 32);
+            prev = LD(u + s - 32);
+            a = LD(u + s);
+            b = LD(u + s + 32);
             if (!ascii(a, b)) {
                 e = _mm256_or_si256(check(a, prev, &t), check(b, a, &t));
-                if (nonzero(e)) return wsf__utf8_resolve(p, len, i, pos);
+                if (nonzero(e)) return wsf__utf8_resolve(u, len, i, pos);
             }
         } else {
+            /* Short input: zero-padded copy; flags past the real end (padding after an unfinished character)
+               are masked off by position. */
             uint8_t buf[64];
             __m256i rem = _mm256_set1_epi8((char)(len - i));
             memset(buf, 0, sizeof buf);
-            memcpy(buf, p + i, len - i);
+            memcpy(buf, u + i, len - i);
             a = LD(buf);
             b = LD(buf + 32);
             if (ascii(a, b)) {
-                if (nonzero(pinc)) return wsf__utf8_resolve(p, len, i, pos);
+                if (nonzero(pinc)) return wsf__utf8_resolve(u, len, i, pos);
             } else {
                 e = _mm256_or_si256(_mm256_and_si256(check(a, prev, &t), _mm256_cmpgt_epi8(rem, LD(IOTA))),
                                     _mm256_and_si256(check(b, a, &t), _mm256_cmpgt_epi8(rem, LD(IOTA + 32))));
-                if (nonzero(e)) return wsf__utf8_resolve(p, len, i, pos);
+                if (nonzero(e)) return wsf__utf8_resolve(u, len, i, pos);
             }
         }
     }
-    return wsf__utf8_finish(p, len, pos);
+    return wsf__utf8_finish(u, len, pos);
+}
+
+int wsf__utf8_avx2(const uint8_t *p, size_t len, size_t *pos)
+{
+    return run(NULL, p, len, 0, NULL, 0, pos);
+}
+
+int wsf__fused_avx2(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase, size_t *pos)
+{
+    return run(dst, src, len, 1, key, phase, pos);
 }
 #endif

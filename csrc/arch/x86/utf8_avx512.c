@@ -47,10 +47,17 @@ static inline uint64_t check(__m512i in, __m512i prev, const struct tabs *t, uin
 
 static inline __mmask64 first_n(size_t n) { return (__mmask64)((UINT64_C(1) << n) - 1); }   /* n < 64 */
 
-int wsf__utf8_avx512(const uint8_t *p, size_t len, size_t *pos)
+/* One body for validation (masked == 0: src is read, nothing is written) and for fused unmask+validate
+   (masked == 1: each block is loaded from src, XORed with the key, stored to dst, and validated from the
+   register). Both wrappers pass a constant, so each compiles to its own specialised loop. With dst == src,
+   a block is never loaded again after it was stored: later reads of unmasked data go to dst. */
+static inline int run(uint8_t *dst, const uint8_t *src, size_t len, int masked, const uint8_t key[4],
+                      size_t phase, size_t *pos)
 {
     struct tabs t;
+    const uint8_t *u = masked ? dst : src;   /* where the unmasked bytes are */
     __m512i in, prev = _mm512_setzero_si512();
+    __m512i k = masked ? _mm512_set1_epi32((int)wsf__key_word(key, phase)) : _mm512_setzero_si512();
     uint64_t carry = 0, pend = 0;   /* pend: the previous block ended inside a multi-byte character (maybe) */
     size_t i = 0;
     t.t1h = bcast16(TABS[0]); t.t1l = bcast16(TABS[1]); t.t2h = bcast16(TABS[2]);
@@ -58,19 +65,32 @@ int wsf__utf8_avx512(const uint8_t *p, size_t len, size_t *pos)
     t.low7 = _mm512_set1_epi8(0x7F); t.e0 = _mm512_set1_epi8((char)0xE0); t.f0 = _mm512_set1_epi8((char)0xF0);
     while (i + 64 <= len) {
         uint64_t hi;
-        in = _mm512_loadu_si512((const void *)(p + i));
+        in = _mm512_loadu_si512((const void *)(src + i));
+        if (masked) {
+            in = _mm512_xor_si512(in, k);
+            _mm512_storeu_si512((void *)(dst + i), in);
+        }
         hi = (uint64_t)_mm512_movepi8_mask(in);
         if ((hi | pend) == 0) {
             /* ASCII (and nothing pending): skip the rest of the run two blocks per test */
             i += 64;
-            while (i + 128 <= len && _mm512_movepi8_mask(_mm512_or_si512(
-                                         _mm512_loadu_si512((const void *)(p + i)),
-                                         _mm512_loadu_si512((const void *)(p + i + 64)))) == 0)
-                i += 128;
-            prev = _mm512_loadu_si512((const void *)(p + i - 64));   /* i >= 64 here */
+            for (; i + 128 <= len; i += 128) {
+                __m512i a = _mm512_loadu_si512((const void *)(src + i));
+                __m512i b = _mm512_loadu_si512((const void *)(src + i + 64));
+                if (masked) { a = _mm512_xor_si512(a, k); b = _mm512_xor_si512(b, k); }
+                if (_mm512_movepi8_mask(_mm512_or_si512(a, b)) != 0) break;   /* not stored: reloaded below */
+                if (masked) {
+                    _mm512_storeu_si512((void *)(dst + i), a);
+                    _mm512_storeu_si512((void *)(dst + i + 64), b);
+                }
+            }
+            prev = _mm512_loadu_si512((const void *)(u + i - 64));   /* i >= 64 here */
             continue;
         }
-        if (check(in, prev, &t, &carry)) return wsf__utf8_resolve(p, len, i, pos);
+        if (check(in, prev, &t, &carry)) {
+            if (masked) wsf__mask_avx512(dst + i + 64, src + i + 64, len - i - 64, key, phase + i + 64);
+            return wsf__utf8_resolve(u, len, i, pos);
+        }
         pend = hi >> 61;
         prev = in;
         i += 64;
@@ -78,11 +98,26 @@ int wsf__utf8_avx512(const uint8_t *p, size_t len, size_t *pos)
     if (i < len) {
         __mmask64 live = first_n(len - i);
         uint64_t hi;
-        in = _mm512_maskz_loadu_epi8(live, p + i);
+        in = _mm512_maskz_loadu_epi8(live, src + i);
+        if (masked) {
+            in = _mm512_xor_si512(in, k);
+            _mm512_mask_storeu_epi8(dst + i, live, in);
+        }
         hi = (uint64_t)_mm512_movepi8_mask(in);
         if ((hi | pend) != 0 && (check(in, prev, &t, &carry) & (uint64_t)live))
-            return wsf__utf8_resolve(p, len, i, pos);
+            return wsf__utf8_resolve(u, len, i, pos);
     }
-    return wsf__utf8_finish(p, len, pos);
+    return wsf__utf8_finish(u, len, pos);
+}
+
+int wsf__utf8_avx512(const uint8_t *p, size_t len, size_t *pos)
+{
+    return run(NULL, p, len, 0, NULL, 0, pos);
+}
+
+int wsf__fused_avx512(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase,
+                      size_t *pos)
+{
+    return run(dst, src, len, 1, key, phase, pos);
 }
 #endif
