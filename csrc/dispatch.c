@@ -155,7 +155,7 @@ static const struct mask_path mask_paths[] = {
 static const struct utf8_path utf8_paths[] = {
     {"scalar", wsf__utf8_scalar, 0, NULL},
 #if WSF_HAVE_SSSE3
-    {"ssse3", wsf__utf8_ssse3, CAP_SSSE3, NULL},
+    {"ssse3", wsf__utf8_ssse3, CAP_SSSE3, wsf__fused_ssse3},
 #endif
 #if WSF_HAVE_AVX2
     {"avx2", wsf__utf8_avx2, CAP_AVX2, wsf__fused_avx2},
@@ -164,7 +164,7 @@ static const struct utf8_path utf8_paths[] = {
     {"avx512", wsf__utf8_avx512, CAP_AVX512, wsf__fused_avx512},
 #endif
 #if WSF_HAVE_NEON
-    {"neon", wsf__utf8_neon, CAP_NEON, NULL},
+    {"neon", wsf__utf8_neon, CAP_NEON, wsf__fused_neon},
 #endif
 };
 #define N_MASK ((int)(sizeof mask_paths / sizeof mask_paths[0]))

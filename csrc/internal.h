@@ -99,6 +99,7 @@ void wsf__mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t 
 #endif
 #if WSF_HAVE_SSSE3
 int wsf__utf8_ssse3(const uint8_t *p, size_t len, size_t *pos);
+int wsf__fused_ssse3(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase, size_t *pos);
 #endif
 #if WSF_HAVE_AVX2
 void wsf__mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
@@ -114,6 +115,7 @@ int wsf__fused_avx512(uint8_t *dst, const uint8_t *src, size_t len, const uint8_
 #if WSF_HAVE_NEON
 void wsf__mask_neon(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
 int wsf__utf8_neon(const uint8_t *p, size_t len, size_t *pos);
+int wsf__fused_neon(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase, size_t *pos);
 #endif
 
 /* A fused kernel unmasks all of src into dst (as wsf_mask) and validates the unmasked bytes with the

@@ -34,52 +34,82 @@ static inline int ascii4(uint8x16_t a, uint8x16_t b, uint8x16_t c, uint8x16_t d)
     return vmaxvq_u8(vorrq_u8(vorrq_u8(a, b), vorrq_u8(c, d))) < 0x80;
 }
 
-int wsf__utf8_neon(const uint8_t *p, size_t len, size_t *pos)
+/* Error in the block at i: in fused mode the rest of dst is unmasked before the scalar locator reads it. */
+static int fail_at(uint8_t *dst, const uint8_t *src, size_t len, size_t i, size_t done, int masked,
+                   const uint8_t key[4], size_t phase, size_t *pos)
+{
+    if (masked) {
+        wsf__mask_neon(dst + done, src + done, len - done, key, phase + done);
+        return wsf__utf8_resolve(dst, len, i, pos);
+    }
+    return wsf__utf8_resolve(src, len, i, pos);
+}
+
+/* One body for validation (masked == 0) and fused unmask+validate (masked == 1), as in x86/utf8_avx2.c. */
+static inline int run(uint8_t *dst, const uint8_t *src, size_t len, int masked, const uint8_t key[4],
+                      size_t phase, size_t *pos)
 {
     struct tabs t;
+    const uint8_t *u = masked ? dst : src;   /* where the unmasked bytes are */
     uint8x16_t prev = vdupq_n_u8(0), pinc = vdupq_n_u8(0), a, b, c, d, e;
+    uint8x16_t k = vreinterpretq_u8_u32(vdupq_n_u32(masked ? wsf__key_word(key, phase) : 0));
     size_t i = 0;
     t.t1h = vld1q_u8(T1H); t.t1l = vld1q_u8(T1L); t.t2h = vld1q_u8(T2H); t.nib = vdupq_n_u8(0x0F);
     t.third = vdupq_n_u8(0x60); t.fourth = vdupq_n_u8(0x70); t.top = vdupq_n_u8(0x80);
     for (; i + 64 <= len; i += 64) {
-        a = vld1q_u8(p + i); b = vld1q_u8(p + i + 16); c = vld1q_u8(p + i + 32); d = vld1q_u8(p + i + 48);
+        a = vld1q_u8(src + i); b = vld1q_u8(src + i + 16); c = vld1q_u8(src + i + 32); d = vld1q_u8(src + i + 48);
+        if (masked) {
+            a = veorq_u8(a, k); b = veorq_u8(b, k); c = veorq_u8(c, k); d = veorq_u8(d, k);
+            vst1q_u8(dst + i, a); vst1q_u8(dst + i + 16, b); vst1q_u8(dst + i + 32, c); vst1q_u8(dst + i + 48, d);
+        }
         if (ascii4(a, b, c, d)) {
-            if (nonzero(pinc)) return wsf__utf8_resolve(p, len, i, pos);
+            if (nonzero(pinc)) return fail_at(dst, src, len, i, i + 64, masked, key, phase, pos);
             prev = d;
             continue;
         }
         e = vorrq_u8(vorrq_u8(check(a, prev, &t), check(b, a, &t)), vorrq_u8(check(c, b, &t), check(d, c, &t)));
         pinc = vqsubq_u8(d, vld1q_u8(INCOMPLETE));
         prev = d;
-        if (nonzero(e)) return wsf__utf8_resolve(p, len, i, pos);
+        if (nonzero(e)) return fail_at(dst, src, len, i, i + 64, masked, key, phase, pos);
     }
     if (i < len) {
+        if (masked) wsf__mask_neon(dst + i, src + i, len - i, key, phase + i);
         if (len >= 64 + 16) {
-            size_t s = len - 64;   /* re-check the last 64 bytes in place (see utf8_ssse3.c) */
-            prev = vld1q_u8(p + s - 16);
-            a = vld1q_u8(p + s); b = vld1q_u8(p + s + 16); c = vld1q_u8(p + s + 32); d = vld1q_u8(p + s + 48);
+            size_t s = len - 64;   /* re-check the last 64 bytes in place (see x86/utf8_ssse3.c) */
+            prev = vld1q_u8(u + s - 16);
+            a = vld1q_u8(u + s); b = vld1q_u8(u + s + 16); c = vld1q_u8(u + s + 32); d = vld1q_u8(u + s + 48);
             if (!ascii4(a, b, c, d)) {
                 e = vorrq_u8(vorrq_u8(check(a, prev, &t), check(b, a, &t)),
                              vorrq_u8(check(c, b, &t), check(d, c, &t)));
-                if (nonzero(e)) return wsf__utf8_resolve(p, len, i, pos);
+                if (nonzero(e)) return wsf__utf8_resolve(u, len, i, pos);
             }
         } else {
             uint8_t buf[64];
             uint8x16_t rem = vdupq_n_u8((uint8_t)(len - i));
             memset(buf, 0, sizeof buf);
-            memcpy(buf, p + i, len - i);
+            memcpy(buf, u + i, len - i);
             a = vld1q_u8(buf); b = vld1q_u8(buf + 16); c = vld1q_u8(buf + 32); d = vld1q_u8(buf + 48);
             if (ascii4(a, b, c, d)) {
-                if (nonzero(pinc)) return wsf__utf8_resolve(p, len, i, pos);
+                if (nonzero(pinc)) return wsf__utf8_resolve(u, len, i, pos);
             } else {
                 e = vorrq_u8(vorrq_u8(vandq_u8(check(a, prev, &t), vcltq_u8(vld1q_u8(IOTA), rem)),
                                       vandq_u8(check(b, a, &t), vcltq_u8(vld1q_u8(IOTA + 16), rem))),
                              vorrq_u8(vandq_u8(check(c, b, &t), vcltq_u8(vld1q_u8(IOTA + 32), rem)),
                                       vandq_u8(check(d, c, &t), vcltq_u8(vld1q_u8(IOTA + 48), rem))));
-                if (nonzero(e)) return wsf__utf8_resolve(p, len, i, pos);
+                if (nonzero(e)) return wsf__utf8_resolve(u, len, i, pos);
             }
         }
     }
-    return wsf__utf8_finish(p, len, pos);
+    return wsf__utf8_finish(u, len, pos);
+}
+
+int wsf__utf8_neon(const uint8_t *p, size_t len, size_t *pos)
+{
+    return run(NULL, p, len, 0, NULL, 0, pos);
+}
+
+int wsf__fused_neon(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase, size_t *pos)
+{
+    return run(dst, src, len, 1, key, phase, pos);
 }
 #endif

@@ -42,17 +42,38 @@ static inline __m128i check(__m128i in, __m128i prev, const struct tabs *t)
 
 static inline int nonzero(__m128i v) { return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) != 0xFFFF; }
 
-int wsf__utf8_ssse3(const uint8_t *p, size_t len, size_t *pos)
+/* Error in the block at i: in fused mode the rest of dst is unmasked before the scalar locator reads it. */
+static int fail_at(uint8_t *dst, const uint8_t *src, size_t len, size_t i, size_t done, int masked,
+                   const uint8_t key[4], size_t phase, size_t *pos)
+{
+    if (masked) {
+        wsf__mask_sse2(dst + done, src + done, len - done, key, phase + done);
+        return wsf__utf8_resolve(dst, len, i, pos);
+    }
+    return wsf__utf8_resolve(src, len, i, pos);
+}
+
+#define ST(p, v) _mm_storeu_si128((__m128i *)(void *)(p), v)
+
+/* One body for validation (masked == 0) and fused unmask+validate (masked == 1), as in utf8_avx2.c. */
+static inline int run(uint8_t *dst, const uint8_t *src, size_t len, int masked, const uint8_t key[4],
+                      size_t phase, size_t *pos)
 {
     struct tabs t;
+    const uint8_t *u = masked ? dst : src;   /* where the unmasked bytes are */
     __m128i prev = _mm_setzero_si128(), pinc = _mm_setzero_si128(), a, b, c, d, e;
+    __m128i k = masked ? _mm_set1_epi32((int)wsf__key_word(key, phase)) : _mm_setzero_si128();
     size_t i = 0;
     t.t1h = LD(T1H); t.t1l = LD(T1L); t.t2h = LD(T2H); t.nib = _mm_set1_epi8(0x0F);
     t.third = _mm_set1_epi8(0x60); t.fourth = _mm_set1_epi8(0x70); t.top = _mm_set1_epi8((char)-128);
     for (; i + 64 <= len; i += 64) {
-        a = LD(p + i); b = LD(p + i + 16); c = LD(p + i + 32); d = LD(p + i + 48);
+        a = LD(src + i); b = LD(src + i + 16); c = LD(src + i + 32); d = LD(src + i + 48);
+        if (masked) {
+            a = _mm_xor_si128(a, k); b = _mm_xor_si128(b, k); c = _mm_xor_si128(c, k); d = _mm_xor_si128(d, k);
+            ST(dst + i, a); ST(dst + i + 16, b); ST(dst + i + 32, c); ST(dst + i + 48, d);
+        }
         if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) == 0) {
-            if (nonzero(pinc)) return wsf__utf8_resolve(p, len, i, pos);   /* lead byte then ASCII */
+            if (nonzero(pinc)) return fail_at(dst, src, len, i, i + 64, masked, key, phase, pos);   /* lead, ASCII */
             prev = d;
             continue;
         }
@@ -60,19 +81,20 @@ int wsf__utf8_ssse3(const uint8_t *p, size_t len, size_t *pos)
                          _mm_or_si128(check(c, b, &t), check(d, c, &t)));
         pinc = _mm_subs_epu8(d, LD(INCOMPLETE));
         prev = d;
-        if (nonzero(e)) return wsf__utf8_resolve(p, len, i, pos);
+        if (nonzero(e)) return fail_at(dst, src, len, i, i + 64, masked, key, phase, pos);
     }
     if (i < len) {
+        if (masked) wsf__mask_sse2(dst + i, src + i, len - i, key, phase + i);
         if (len >= 64 + 16) {
             /* Re-check the last 64 bytes in place: flags depend only on earlier bytes, so the already
                checked part adds none, and nothing is read outside the buffer. */
             size_t s = len - 64;
-            prev = LD(p + s - 16);
-            a = LD(p + s); b = LD(p + s + 16); c = LD(p + s + 32); d = LD(p + s + 48);
+            prev = LD(u + s - 16);
+            a = LD(u + s); b = LD(u + s + 16); c = LD(u + s + 32); d = LD(u + s + 48);
             if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) != 0) {
                 e = _mm_or_si128(_mm_or_si128(check(a, prev, &t), check(b, a, &t)),
                                  _mm_or_si128(check(c, b, &t), check(d, c, &t)));
-                if (nonzero(e)) return wsf__utf8_resolve(p, len, i, pos);
+                if (nonzero(e)) return wsf__utf8_resolve(u, len, i, pos);
             }
         } else {
             /* Short input: zero-padded copy; flags past the real end (padding after an unfinished
@@ -80,20 +102,30 @@ int wsf__utf8_ssse3(const uint8_t *p, size_t len, size_t *pos)
             uint8_t buf[64];
             __m128i rem = _mm_set1_epi8((char)(len - i));
             memset(buf, 0, sizeof buf);
-            memcpy(buf, p + i, len - i);
+            memcpy(buf, u + i, len - i);
             a = LD(buf); b = LD(buf + 16); c = LD(buf + 32); d = LD(buf + 48);
             if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) == 0) {
-                if (nonzero(pinc)) return wsf__utf8_resolve(p, len, i, pos);
+                if (nonzero(pinc)) return wsf__utf8_resolve(u, len, i, pos);
             } else {
                 e = _mm_or_si128(
                     _mm_or_si128(_mm_and_si128(check(a, prev, &t), _mm_cmpgt_epi8(rem, LD(IOTA))),
                                  _mm_and_si128(check(b, a, &t), _mm_cmpgt_epi8(rem, LD(IOTA + 16)))),
                     _mm_or_si128(_mm_and_si128(check(c, b, &t), _mm_cmpgt_epi8(rem, LD(IOTA + 32))),
                                  _mm_and_si128(check(d, c, &t), _mm_cmpgt_epi8(rem, LD(IOTA + 48)))));
-                if (nonzero(e)) return wsf__utf8_resolve(p, len, i, pos);
+                if (nonzero(e)) return wsf__utf8_resolve(u, len, i, pos);
             }
         }
     }
-    return wsf__utf8_finish(p, len, pos);
+    return wsf__utf8_finish(u, len, pos);
+}
+
+int wsf__utf8_ssse3(const uint8_t *p, size_t len, size_t *pos)
+{
+    return run(NULL, p, len, 0, NULL, 0, pos);
+}
+
+int wsf__fused_ssse3(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase, size_t *pos)
+{
+    return run(dst, src, len, 1, key, phase, pos);
 }
 #endif
