@@ -170,7 +170,8 @@ for v in "${VERSIONS[@]}"; do
     log="$OUT/logs/build-$v.log"; : >"$log"
     rm -rf "$OUT/raw/$v"
     # From the sdist file, in pip's isolated build environment, extension required.
-    if ! WSFRAME_BUILD_EXTENSION=required run "$log" "$PY" -m pip wheel --no-deps --no-cache-dir \
+    # CFLAGS=-g0 as in [tool.cibuildwheel.linux]: no DWARF, symbols kept for check_isa.py.
+    if ! CFLAGS=-g0 WSFRAME_BUILD_EXTENSION=required run "$log" "$PY" -m pip wheel --no-deps --no-cache-dir \
             -w "$OUT/raw/$v" "$SDIST"; then
         fail "cp$v: build from the sdist"; continue
     fi
