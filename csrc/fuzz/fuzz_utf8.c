@@ -1,5 +1,6 @@
 /* libFuzzer: every UTF-8 path agrees with a byte-wise reference, one-shot and fed in two pieces at a
-   fuzzer-chosen split, and the fused unmask+validate agrees too. Input: [split byte][text...]. */
+   fuzzer-chosen split, and the fused unmask+validate agrees too (two pieces out of place, one piece in place).
+   Input: [split byte][text...]. */
 #include <stdlib.h>
 #include <string.h>
 #include "../internal.h"
@@ -67,6 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ok = wsf_unmask_utf8(out + split, masked + split, len - split, key, 3 + split, &st, &e2);
             e1 = split + e2;
         }
+        if (memcmp(out, p, len) != 0) abort();
+        if (r >= 0 ? (ok || e1 != (size_t)r) : (!ok || wsf_utf8_complete(&st) != (r == -1))) abort();
+        /* fused, one piece, in place */
+        memcpy(out, masked, len);
+        wsf_utf8_init(&st);
+        ok = wsf_unmask_utf8(out, out, len, key, 3, &st, &e1);
         if (memcmp(out, p, len) != 0) abort();
         if (r >= 0 ? (ok || e1 != (size_t)r) : (!ok || wsf_utf8_complete(&st) != (r == -1))) abort();
     }
