@@ -49,7 +49,7 @@ static void cpuid(unsigned leaf, unsigned sub, unsigned r[4])
     r[0] = (unsigned)x[0]; r[1] = (unsigned)x[1]; r[2] = (unsigned)x[2]; r[3] = (unsigned)x[3];
 #  else
     /* __cpuid_count + __get_cpuid_max exist in every gcc/clang cpuid.h (__get_cpuid_count only in gcc 7+) */
-    if (leaf > __get_cpuid_max(leaf & 0x80000000u, NULL)) {
+    if (leaf > (unsigned)__get_cpuid_max(leaf & 0x80000000u, NULL)) {
         r[0] = r[1] = r[2] = r[3] = 0;
         return;
     }
