@@ -442,7 +442,12 @@ class FrameDecoder:
                             payload = unmask_text(data, start, pos, key, 0)
                         except UnicodeDecodeError as exc:
                             raise _fail_utf8(exc, 0) from None
-                    events.append(_new_frame(b0 & 0x0F, payload, True, False))
+                    event = Frame.__new__(Frame)  # _new_frame, inline: once per message
+                    event.opcode = _OPCODES[b0 & 0x0F]
+                    event.data = payload
+                    event.fin = True
+                    event.rsv1 = False
+                    events.append(event)
                     continue
             size = self._start_frame(data, pos, end, events)
             if size == 0:
