@@ -120,6 +120,7 @@ int main(void)
     test_header_register();
     test_random_register();
     test_threads_register();
+    test_dispatch_register();
     for (i = 0; i < (nm > nu ? nm : nu); i++) {
         if (wsf_set_path(WSF_PRIM_MASK, mpaths[i < nm ? i : nm - 1]) != 0 ||
             wsf_set_path(WSF_PRIM_UTF8, upaths[i < nu ? i : nu - 1]) != 0) {

@@ -48,4 +48,5 @@ void test_header_register(void);
 void test_random_register(void);
 void test_guard_register(void);
 void test_threads_register(void);
+void test_dispatch_register(void);
 #endif
