@@ -8,6 +8,8 @@ import tracemalloc
 import zlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wsframe import ProtocolError
 from wsframe import deflate as deflate_module
@@ -670,9 +672,6 @@ def test_bfinal_restarts_are_bounded(backend):
 
 # --- robustness (hypothesis) -----------------------------------------------------------
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @given(st.lists(st.binary(max_size=64), min_size=1, max_size=6), st.integers(0, 300))

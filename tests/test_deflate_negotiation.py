@@ -4,6 +4,8 @@ server_negotiate (declines, never fatal) and client_accept (1010 on a bad respon
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wsframe import ProtocolError
 from wsframe.deflate import PerMessageDeflate, client_accept, client_offer, server_negotiate
@@ -410,9 +412,6 @@ def test_response_is_valid_extension_syntax():
 
 # --- robustness (hypothesis) -----------------------------------------------------------
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 PIECES = st.sampled_from(
     [PMD, "x-foo", ";", ",", "=", " ", '"', "\\", "server_no_context_takeover",
