@@ -144,3 +144,24 @@ def test_parse_header_length_rules(impl):
         impl.parse_header(b"\x82\x7f\x80" + bytes(7))
     with pytest.raises(ValueError):
         impl.encode_header(1, -1)
+
+
+def test_encode_parts_does_not_copy_a_server_payload(impl):
+    enc = impl.FrameEncoder("server")
+    payload = bytearray(b"x" * 70000)
+    parts = enc.encode_parts(2, payload)
+    assert parts[1] is payload
+    assert b"".join(parts) == enc.encode(2, bytes(payload))
+    view = memoryview(b"abc")
+    assert b"".join(enc.encode_parts(1, view, fin=False)) == frame(1, "abc", fin=False, key=None)
+    assert b"".join(enc.encode_parts(0, "é")) == frame(0, "é", key=None)
+    with pytest.raises(ValueError):
+        enc.encode_parts(3, b"")
+
+
+def test_encode_parts_masked_is_one_buffer(impl):
+    enc = impl.FrameEncoder("client")
+    parts = enc.encode_parts(9, b"ping")
+    assert len(parts) == 1
+    head, body, _ = unmask_frame(parts[0])
+    assert body == b"ping" and head[0] == 0x89

@@ -747,6 +747,24 @@ class FrameEncoder:
             self._compressing = False
         return encode_frame(b0, payload, self._masked)
 
+    def encode_parts(self, opcode, data, fin=True, rsv1=False):
+        """``encode`` as a list of buffers to write in order (``writelines``, ``sendmsg``).
+
+        A server's uncompressed payload comes back as given, never copied: a large message
+        costs one small header. Masked or compressed frames are one buffer (both copy).
+        """
+        op = int(opcode)
+        if self._masked or rsv1 or op >= 8 or (op == _OP_CONT and self._compressing):
+            return [self.encode(opcode, data, fin, rsv1)]
+        if op > 15 or _OPCODES[op] is None:
+            raise ValueError("opcode %r is reserved" % (opcode,))
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        size = memoryview(data).nbytes
+        if op != _OP_CONT:
+            self._compressing = False
+        return [frame_header((0x80 if fin else 0) | op, size, None), data]
+
     def _message(self, opcode, payload):
         b0 = opcode
         if self._compressor is not None and self._compressor.should_compress(len(payload)):
