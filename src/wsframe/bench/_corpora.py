@@ -69,51 +69,72 @@ _EMOJI = (
 _CJK_PUNCT = ("，", "。", "！", "？", "、", " ", "\n")
 
 
-def _ascii_text(rng, approx):
+def _sentences(rng, approx, pick, punct):
     out = []
     n = 0
     while n < approx:
-        sentence = " ".join(rng.choice(_ASCII_WORDS) for _ in range(rng.randint(6, 18)))
-        sentence = sentence[0].upper() + sentence[1:] + rng.choice((". ", ", ", "; ", "! "))
+        words = pick(rng.randint(6, 18))
+        sentence = " ".join(words)
+        sentence = sentence[0].upper() + sentence[1:] + rng.choice(punct)
         out.append(sentence)
-        n += len(sentence)
+        n += len(sentence) + 4
     return "".join(out)
+
+
+def _ascii_text(rng, approx):
+    return _sentences(rng, approx, lambda k: rng.choices(_ASCII_WORDS, k=k),
+                      (". ", ", ", "; ", "! "))
 
 
 def _french_text(rng, approx):
-    out = []
-    n = 0
-    while n < approx:
-        words = []
-        for _ in range(rng.randint(6, 18)):
-            # Two thirds of the words plain ASCII, as in real French prose.
-            words.append(rng.choice(_ASCII_WORDS if rng.random() < 0.55 else _FRENCH_WORDS))
-        sentence = " ".join(words)
-        sentence = sentence[0].upper() + sentence[1:] + rng.choice(_FRENCH_PUNCT)
-        out.append(sentence)
-        n += len(sentence.encode("utf-8"))
-    return "".join(out)
+    # About half the words plain ASCII, as in real French prose.
+    pool = _ASCII_WORDS + _FRENCH_WORDS
+    weights = [0.55 / len(_ASCII_WORDS)] * len(_ASCII_WORDS) + [
+        0.45 / len(_FRENCH_WORDS)] * len(_FRENCH_WORDS)
+    return _sentences(rng, approx, lambda k: rng.choices(pool, weights, k=k), _FRENCH_PUNCT)
 
 
 def _cjk_text(rng, approx):
-    out = []
-    n = 0
-    while n < approx:
-        r = rng.random()
-        if r < 0.08:
-            ch = rng.choice(_EMOJI)
-        elif r < 0.14:
-            ch = rng.choice(_CJK_PUNCT)
-        else:
-            ch = rng.choice(_CJK)
-        out.append(ch)
-        n += len(ch.encode("utf-8"))
-    return "".join(out)
+    pool = list(_CJK) + list(_EMOJI) + list(_CJK_PUNCT)
+    weights = ([0.86 / len(_CJK)] * len(_CJK) + [0.08 / len(_EMOJI)] * len(_EMOJI)
+               + [0.06 / len(_CJK_PUNCT)] * len(_CJK_PUNCT))
+    # About 3.1 bytes per character on average.
+    return "".join(rng.choices(pool, weights, k=approx // 3 + 16))
 
 
 _GENERATORS = {"ascii": _ascii_text, "french": _french_text, "cjk_emoji": _cjk_text}
 CORPORA = ("ascii", "french", "cjk_emoji")
+# Each corpus is generated once, BASE bytes long, and repeated for larger sizes (a period
+# of 256 KiB is far beyond what a branch predictor or the L2 cache can exploit).
+BASE = 256 * 1024
+_BASES = {}
 _CACHE = {}
+
+
+def _cut(raw, size):
+    """``raw[:size]`` backed off to a character boundary."""
+    cut = raw[:size]
+    i = len(cut)
+    while i > 0 and (cut[i - 1] & 0xC0) == 0x80:
+        i -= 1
+    if i > 0 and cut[i - 1] >= 0xC0:
+        lead = cut[i - 1]
+        need = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+        if len(cut) - (i - 1) < need:
+            cut = cut[: i - 1]
+    return cut
+
+
+def _base(name):
+    base = _BASES.get(name)
+    if base is None:
+        rng = random.Random("wsframe-bench:%s" % name)
+        raw = b""
+        while len(raw) < BASE:
+            raw += _GENERATORS[name](rng, BASE + 64 - len(raw)).encode("utf-8")
+        base = _cut(raw, BASE)
+        _BASES[name] = base
+    return base
 
 
 def corpus(name, size):
@@ -125,19 +146,9 @@ def corpus(name, size):
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    gen = _GENERATORS[name]
-    rng = random.Random("wsframe-bench:%s" % name)
-    raw = gen(rng, size + 8).encode("utf-8")
-    cut = raw[:size]
-    # Back off to the start of the last (possibly truncated) character.
-    i = len(cut)
-    while i > 0 and (cut[i - 1] & 0xC0) == 0x80:
-        i -= 1
-    if i > 0 and cut[i - 1] >= 0xC0:
-        lead = cut[i - 1]
-        need = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
-        if len(cut) - (i - 1) < need:
-            cut = cut[: i - 1]
+    base = _base(name)
+    raw = base if size <= len(base) else base * (size // len(base) + 1)
+    cut = _cut(raw, size)
     data = cut + b" " * (size - len(cut))
     data.decode("utf-8")  # guaranteed valid, checked once
     if size <= (1 << 22):
