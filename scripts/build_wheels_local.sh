@@ -24,6 +24,8 @@
 # Environment: PYENV_ROOT (default: `pyenv root`), PIP_INDEX_URL etc. as usual.
 # Exit status: 0 when every step passed, 1 otherwise (the summary says which).
 set -u -o pipefail
+{  # the whole script is one compound command: bash parses it all before running any of it,
+   # so editing this file while it runs cannot derail the run
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(git -C "$HERE" rev-parse --show-toplevel)"
@@ -273,3 +275,4 @@ say "summary ($SUMMARY)"
 ls -1 "$OUT/wheelhouse" | sed 's/^/wheel: /' | tee -a "$SUMMARY"
 if [ "$FAILED" = 0 ]; then record "ALL OK"; else record "SOME STEPS FAILED"; fi
 exit "$FAILED"
+}
