@@ -2,6 +2,31 @@
    Also the exact error locator used by the SIMD kernels. */
 #include "internal.h"
 
+#if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_ARM64))
+#  include <intrin.h>
+#endif
+
+/* Index of the first byte (in memory order) of the word w whose top bit is set; m = w & 0x80..80 != 0. */
+static inline unsigned first_high(uint64_t w, uint64_t m)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    (void)w;
+    return (unsigned)__builtin_ctzll(m) >> 3;
+#elif defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_ARM64))
+    unsigned long idx;
+    (void)w;
+    _BitScanForward64(&idx, m);
+    return (unsigned)idx >> 3;
+#else
+    uint8_t b[8];
+    unsigned k = 0;
+    (void)m;
+    memcpy(b, &w, 8);
+    while (b[k] < 0x80) k++;
+    return k;
+#endif
+}
+
 int wsf__utf8_scalar(const uint8_t *p, size_t len, size_t *pos)
 {
     size_t i = 0;
@@ -10,12 +35,17 @@ int wsf__utf8_scalar(const uint8_t *p, size_t len, size_t *pos)
         unsigned n, k;
         uint8_t lo = 0x80, hi = 0xBF;
         if (b < 0x80) {
-            /* ASCII run: skip whole words while no byte has its top bit set */
+            /* ASCII run: skip whole words while no byte has its top bit set, then jump straight to the
+               first non-ASCII byte of the word (no byte-by-byte branching on mixed text) */
             i++;
             while (i + 8 <= len) {
-                uint64_t w;
+                uint64_t w, m;
                 memcpy(&w, p + i, 8);
-                if (w & UINT64_C(0x8080808080808080)) break;
+                m = w & UINT64_C(0x8080808080808080);
+                if (m) {
+                    i += first_high(w, m);
+                    break;
+                }
                 i += 8;
             }
             continue;
