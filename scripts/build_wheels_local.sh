@@ -205,9 +205,12 @@ if [ "$QUICK" = 0 ]; then
     say "object scan (setup.py build_ext of the unpacked sdist)"
     log="$OUT/logs/objects.log"; : >"$log"
     OPY="$(python_for "${VERSIONS[0]}")"
-    if OVENV="$(new_venv objects "$OPY")" && run "$log" "$OVENV" -m pip install setuptools Cython \
+    # The sdist's build requirements, upgraded to what an isolated build would get.
+    mapfile -t BREQ < <("$T/python" -c 'import sys, tomllib
+print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"]))' "$SDIR/pyproject.toml")
+    if OVENV="$(new_venv objects "$OPY")" && run "$log" "$OVENV" -m pip install -U "${BREQ[@]}" \
         && rm -rf "$OUT/objbuild" && cp -r "$SDIR" "$OUT/objbuild" \
-        && (cd "$OUT/objbuild" && WSFRAME_BUILD_EXTENSION=required run "$log" "$OVENV" setup.py \
+        && (cd "$OUT/objbuild" && CFLAGS=-g0 WSFRAME_BUILD_EXTENSION=required run "$log" "$OVENV" setup.py \
                 build_ext --build-temp "$OUT/objbuild/temp" --build-lib "$OUT/objbuild/lib"); then
         if run "$log" "$T/python" "$OUT/src/scripts/check_isa.py" --self-test \
             && run "$log" "$T/python" "$OUT/src/scripts/check_isa.py" \
