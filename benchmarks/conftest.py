@@ -23,7 +23,10 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, _SRC)
 
-pytest.importorskip("pytest_benchmark")
+try:
+    import pytest_benchmark  # noqa: F401
+except ImportError:  # pragma: no cover
+    raise ImportError("benchmarks/ needs pytest-benchmark: pip install pytest-benchmark")
 
 
 def pytest_collect_file(file_path, parent):

@@ -21,7 +21,7 @@ ROW_KEYS = {
 }
 GROUP_KEYS = {
     "variant", "size", "label", "item", "params", "bytes_per_op", "items_per_op",
-    "reference", "rows", "skipped",
+    "reference", "rows", "skipped", "gc_enabled",
 }
 DOC_KEYS = {
     "schema", "command", "mode", "method", "rounds", "machine", "wsframe", "libraries",
@@ -142,6 +142,7 @@ def test_json_schema(tmp_path):
         assert section["groups"], name
         for g in section["groups"]:
             assert GROUP_KEYS <= set(g)
+            assert g["gc_enabled"] == (name not in ("mask", "utf8"))
             assert g["rows"]
             refs = [r for r in g["rows"] if r["reference"]]
             assert len(refs) == 1 and refs[0]["library"] == "wsframe"

@@ -286,12 +286,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
 
     for line in _header(doc):
         emit(line)
-    # Objects alive now (imported libraries...) are left out of the collections run
-    # between rounds, which then cost little.
     gc.collect()
-    frozen = hasattr(gc, "freeze")
-    if frozen:
-        gc.freeze()
     try:
         built = build_sections(sections, mode, impls)
         for name, groups, cands_by_variant, skipped, cleanup in built:
@@ -342,8 +337,6 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
             impl.reset_paths()
     finally:
         _peers.close_resources()
-        if frozen:
-            gc.unfreeze()
     if list_only:
         return None
     doc["wall_time_s"] = round(time.time() - t_start, 2)
@@ -368,7 +361,8 @@ def _measure_group(section, group, cands, timer, progress, default_paths, label)
         progress.set(label, len(ok) * (timer.rounds + 1))
     results = timer.measure_group(
         [(i, func, args, cand.before) for i, (cand, func, args) in enumerate(ok)],
-        on_sample=progress.tick if progress is not None else None)
+        on_sample=progress.tick if progress is not None else None,
+        gc_enabled=group.gc_enabled)
 
     def is_default(cand):
         if cand.library != "wsframe":
@@ -417,6 +411,7 @@ def _measure_group(section, group, cands, timer, progress, default_paths, label)
         "params": group.params,
         "bytes_per_op": group.bytes_per_op,
         "items_per_op": group.items_per_op,
+        "gc_enabled": group.gc_enabled,
         "reference": ok[ref_index][0].name if ref_index is not None else None,
         "rows": rows,
         "skipped": [{"name": c.name, "library": c.library, "reason": r} for c, r in bad],

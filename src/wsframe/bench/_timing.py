@@ -95,10 +95,12 @@ class Timer(object):
         self.rounds = rounds
         self.rng = random.Random(seed)
 
-    def _run(self, func, args, loops, before):
+    def _run(self, func, args, loops, before, gc_enabled=False):
         if before is not None:
             before()
         loop = _LOOPS.get(len(args), _loopn)
+        if gc_enabled:
+            return loop(func, args, loops)
         gc_was = gc.isenabled()
         gc.disable()
         try:
@@ -107,13 +109,13 @@ class Timer(object):
             if gc_was:
                 gc.enable()
 
-    def calibrate(self, func, args, before=None):
+    def calibrate(self, func, args, before=None, gc_enabled=False):
         """Number of calls that makes one sample last about ``sample_time``."""
         loops = 1
         # Warm up (first call may allocate caches, fault pages in, etc.).
-        self._run(func, args, 1, before)
+        self._run(func, args, 1, before, gc_enabled)
         while True:
-            t = self._run(func, args, loops, before)
+            t = self._run(func, args, loops, before, gc_enabled)
             if t >= self.sample_time / 4 or loops >= 1 << 24:
                 break
             if t <= 0:
@@ -124,15 +126,18 @@ class Timer(object):
             loops = max(1, int(round(loops * self.sample_time / t)))
         return loops
 
-    def measure_group(self, candidates, on_sample=None):
+    def measure_group(self, candidates, on_sample=None, gc_enabled=False):
         """``candidates``: list of (key, func, args, before). Returns {key: Measurement}.
 
-        ``on_sample()`` is called after each sample (progress display).
+        ``on_sample()`` is called after each sample (progress display). With
+        ``gc_enabled`` the cyclic garbage collector runs as usual during the samples (an
+        implementation that allocates many tracked objects pays for it, as it would in a
+        real program); otherwise it is off during each sample, as in ``timeit``.
         """
         results = {}
         order = []
         for key, func, args, before in candidates:
-            loops = self.calibrate(func, args, before)
+            loops = self.calibrate(func, args, before, gc_enabled)
             results[key] = Measurement(loops)
             order.append((key, func, args, before))
             if on_sample is not None:
@@ -141,9 +146,8 @@ class Timer(object):
             self.rng.shuffle(order)
             for key, func, args, before in order:
                 m = results[key]
-                t = self._run(func, args, m.loops, before)
+                t = self._run(func, args, m.loops, before, gc_enabled)
                 m.times.append(t / m.loops)
                 if on_sample is not None:
                     on_sample()
-            gc.collect()
         return results
