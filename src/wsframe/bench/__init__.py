@@ -27,7 +27,7 @@ __all__ = ["main", "SECTIONS", "run"]
 _MODES = {
     # sample_time (s), rounds
     "full": (0.025, 9),
-    "quick": (0.003, 7),
+    "quick": (0.003, 5),
     "smoke": (0.0, 1),
 }
 
@@ -138,7 +138,7 @@ def _parser():
                    help="write a bar chart per section to PATH.png (needs matplotlib)")
     p.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown to PATH")
     p.add_argument("--rounds", type=int, metavar="N",
-                   help="samples per candidate (default: 9, 7 with --quick)")
+                   help="samples per candidate (default: 9, 5 with --quick)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed for the shuffling of rounds (default: random)")
     p.add_argument("--quiet", "-q", action="store_true",
