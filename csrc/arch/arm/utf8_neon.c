@@ -1,4 +1,4 @@
-/* NEON UTF-8 validation, lookup-table method (Keiser & Lemire 2021); same structure as arch/x86/utf8_ssse3.c
+/* NEON UTF-8 validation (and fused unmask+validate), lookup-table method (Keiser & Lemire 2021); same structure as arch/x86/utf8_ssse3.c
    with TBL for the nibble lookups and EXT for the "previous bytes" vectors. */
 #include "../../internal.h"
 

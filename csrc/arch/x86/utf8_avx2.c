@@ -1,6 +1,6 @@
-/* AVX2 UTF-8 validation, lookup-table method (Keiser & Lemire 2021); same structure as utf8_ssse3.c with
-   two 32-byte vectors per 64-byte block. vpshufb works per 128-bit lane, so the tables are duplicated, and the
-   "previous bytes" vectors need a lane-crossing permute before the in-lane alignr. */
+/* AVX2 UTF-8 validation (and fused unmask+validate), lookup-table method (Keiser & Lemire 2021); same
+   structure as utf8_ssse3.c with two 32-byte vectors per 64-byte block. vpshufb works per 128-bit lane, so the
+   tables are duplicated, and the "previous bytes" vectors need a lane-crossing permute before the alignr. */
 #include "../../internal.h"
 
 #if WSF_HAVE_AVX2

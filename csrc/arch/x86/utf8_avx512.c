@@ -1,4 +1,4 @@
-/* AVX-512 UTF-8 validation, lookup-table method (Keiser & Lemire 2021), one 64-byte vector per block.
+/* AVX-512 UTF-8 validation (and fused unmask+validate), lookup-table method (Keiser & Lemire 2021), one 64-byte vector per block.
    AVX-512 specifics that cut the instruction count (which is what limits this kernel):
    - VBMI vpermb looks up a 64-entry table by the low 6 bits of each byte, so the 16-entry nibble tables,
      repeated 4 times, need no "& 0x0F" (the junk bits 4-5 after a 16-bit shift index a copy of the table);

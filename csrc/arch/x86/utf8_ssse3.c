@@ -1,5 +1,6 @@
-/* SSSE3 UTF-8 validation, lookup-table method (Keiser & Lemire 2021): for each byte, three 16-entry nibble
-   lookups (previous byte high/low nibble, current byte high nibble) ANDed give the error classes of the pair;
+/* SSSE3 UTF-8 validation (and fused unmask+validate), lookup-table method (Keiser & Lemire 2021): for each
+   byte, three 16-entry nibble lookups (previous byte high/low nibble, current byte high nibble) ANDed give the
+   error classes of the pair;
    a saturating-subtract test on the bytes 2 and 3 back says where 3rd/4th continuation bytes must be.
    64-byte blocks; an all-ASCII block costs one OR + movemask. The first flagged block is handed to the scalar
    locator for the exact offset. See internal.h for the table layout. */
