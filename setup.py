@@ -96,6 +96,8 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             if ext.name == "wsframe._primitives":
                 ext.extra_objects = objects
+                if sys.platform == "win32":  # BCryptGenRandom (MSVC also gets a #pragma)
+                    ext.libraries = list(ext.libraries) + ["bcrypt"]
             ext.include_dirs = [CSRC] + list(ext.include_dirs)
             if not msvc:
                 ext.extra_compile_args = ["-O0", "-g", "-UNDEBUG"] if debug else ["-O2"]
