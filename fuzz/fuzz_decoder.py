@@ -333,9 +333,14 @@ def main(argv):
         args.append("-artifact_prefix=" + artifacts + os.sep)
     if not positional:
         # New inputs go to a scratch directory (the first one); the seeds are read only.
+        import shutil
         import tempfile
 
-        scratch = tempfile.mkdtemp(prefix="wsframe-fuzz-")
+        # One scratch directory, emptied at each start (libFuzzer exits without letting
+        # Python clean up, so a fresh directory per run would pile up).
+        scratch = os.path.join(tempfile.gettempdir(), "wsframe-fuzz-scratch-%d" % os.getuid())
+        shutil.rmtree(scratch, ignore_errors=True)
+        os.makedirs(scratch)
         args += [scratch, os.path.join(HERE, "corpus")]
         print("fuzz_decoder: new corpus entries go to %s" % scratch, flush=True)
     if not any(a.startswith("-max_len=") for a in args):
