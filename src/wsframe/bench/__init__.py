@@ -287,6 +287,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
     for line in _header(doc):
         emit(line)
     gc.collect()
+    mark = _peers.resource_mark()
     try:
         built = build_sections(sections, mode, impls)
         for name, groups, cands_by_variant, skipped, cleanup in built:
@@ -336,7 +337,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
         for impl in impls.values():
             impl.reset_paths()
     finally:
-        _peers.close_resources()
+        _peers.close_resources(mark)
     if list_only:
         return None
     doc["wall_time_s"] = round(time.time() - t_start, 2)

@@ -25,6 +25,7 @@ __all__ = [
     "decode_candidates",
     "encode_candidates",
     "close_resources",
+    "resource_mark",
     "PEERS",
 ]
 
@@ -441,9 +442,14 @@ def utf8_candidates(impls):
 _RESOURCES = []
 
 
-def close_resources():
-    """Close event loops and sockets opened by adapters."""
-    while _RESOURCES:
+def resource_mark():
+    """A mark for :func:`close_resources`: what is opened after it is closed by it."""
+    return len(_RESOURCES)
+
+
+def close_resources(mark=0):
+    """Close the event loops and sockets opened by adapters since ``mark``."""
+    while len(_RESOURCES) > mark:
         r = _RESOURCES.pop()
         try:
             r.close()
@@ -715,10 +721,13 @@ def _picows_decode_make():
                 BIG_LIMIT, None, 256 * 1024,
             )
 
+        coro = create()
         try:
-            proto = loop.run_until_complete(create())
+            proto = loop.run_until_complete(coro)
         except TypeError as exc:
             raise Skip("picows.picows.WSProtocol signature changed: %s" % exc)
+        finally:
+            coro.close()  # no "never awaited" warning if the loop refused it
         transport = _SinkTransport(sock)
         proto.connection_made(transport)
 
