@@ -310,3 +310,11 @@ def test_python_m_wsframe_bench(tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"== Encoding" in proc.stdout
     assert json.loads(path.read_text())["sections"]["encode"]["groups"]
+
+
+def test_runs_twice_in_one_process(tmp_path):
+    # Adapters keep event loops and sockets; a run closes only those it opened.
+    first = run_json(tmp_path, "--only", "decode")
+    second = run_json(tmp_path, "--only", "decode")
+    names = lambda doc: sorted({r["name"] for r in all_rows(doc, "decode")})  # noqa: E731
+    assert names(first) == names(second)
