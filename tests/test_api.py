@@ -73,3 +73,16 @@ def test_unknown_command():
         [sys.executable, "-m", "wsframe", "frobnicate"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2 and "unknown command" in result.stderr
+
+
+def test_interpreted_codec_runs_without_cython():
+    """The pure-Python implementation must not need Cython at run time."""
+    code = (
+        "import sys; sys.modules['cython'] = None\n"
+        "from wsframe import _impl\n"
+        "impl = _impl.load('python')\n"
+        "data = impl.FrameEncoder('client').text('ok')\n"
+        "print(impl.FrameDecoder('server').feed(data)[0].data)\n"
+    )
+    result = run_python(code)
+    assert result.stdout.strip() == "ok", result.stderr

@@ -8,6 +8,7 @@ Threads: every function here may be called from several threads at once. A
 Utf8Validator holds per-stream state: share one between threads only with a lock.
 """
 
+from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint64_t
@@ -85,6 +86,12 @@ def apply_mask(data, mask, Py_ssize_t offset=0):
 
 def apply_mask_inplace(buf, mask, Py_ssize_t offset=0):
     """Mask a writable buffer in place."""
+    if type(buf) is bytearray and type(mask) is bytes and len(<bytes>mask) == 4:
+        # The common case, without the cost of acquiring a buffer (it dominates tiny frames).
+        if len(<bytearray>buf):
+            _mask(<uint8_t *>PyByteArray_AS_STRING(buf), <uint8_t *>PyByteArray_AS_STRING(buf),
+                  len(<bytearray>buf), <const uint8_t *>PyBytes_AS_STRING(mask), offset & 3)
+        return
     cdef unsigned char[::1] view
     try:
         view = buf
