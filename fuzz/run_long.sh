@@ -29,18 +29,23 @@ echo "run_long: building the snapshot in $DIR/tree"
     > "$DIR/build.log" 2>&1) || { tail -20 "$DIR/build.log"; exit 2; }
 
 cd "$DIR/tree"
+rm -f "$DIR"/fuzz-*.log
 echo "run_long: fuzzing for $SECONDS_TOTAL s with $JOBS job(s); log in $DIR/fuzz-*.log"
-if [ "$JOBS" -gt 1 ]; then
-    # libFuzzer's fork of workers: each writes fuzz-<n>.log in the current directory.
-    "$PY" fuzz/fuzz_decoder.py -max_total_time="$SECONDS_TOTAL" -jobs="$JOBS" -workers="$JOBS" \
-        -print_final_stats=1 -artifact_prefix="$DIR/artifacts/" "$DIR/corpus" fuzz/corpus \
-        > "$DIR/fuzz-main.log" 2>&1 || true
-    mv fuzz-*.log "$DIR/" 2>/dev/null || true
-else
+# N independent fuzzers sharing the corpus directory (each picks up what the others add
+# when it reloads it); libFuzzer's own -jobs would re-run the script without this
+# interpreter.
+pids=()
+for ((j = 0; j < JOBS; j++)); do
     "$PY" fuzz/fuzz_decoder.py -max_total_time="$SECONDS_TOTAL" -print_final_stats=1 \
-        -artifact_prefix="$DIR/artifacts/" "$DIR/corpus" fuzz/corpus \
-        > "$DIR/fuzz-0.log" 2>&1 || true
-fi
+        -reload=60 -artifact_prefix="$DIR/artifacts/" "$DIR/corpus" fuzz/corpus \
+        > "$DIR/fuzz-$j.log" 2>&1 &
+    pids+=($!)
+done
+trap 'kill "${pids[@]}" 2>/dev/null' EXIT INT TERM
+for pid in "${pids[@]}"; do
+    wait "$pid" || true
+done
+trap - EXIT INT TERM
 total=0
 for log in "$DIR"/fuzz-*.log; do
     n=$(grep -a 'stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
