@@ -272,14 +272,6 @@ def test_declared_2_62_byte_frame(impl):
 
 
 @pytest.mark.parametrize("assemble", [True, False])
-@pytest.mark.xfail(
-    strict=True,
-    reason="open codec finding: each small read becomes its own object in "
-    "FrameDecoder._parts, and b''.join() adds an 80-byte Py_buffer per part: ~120 bytes "
-    "per byte dribbled (8.3 MB for this 128 KB stream). Fix proposed to the lead: "
-    "coalesce small chunks into a bytearray part (docs/hardening.md); then drop this "
-    "marker (strict: the test fails as XPASS once the fix lands).",
-)
 def test_message_dribbled_in_1_byte_reads(impl, assemble):
     # Naive cost: quadratic rebuffering (time) or one object per read (memory, ~120
     # bytes per byte). Bound: a few times the message, plus a constant.
@@ -292,7 +284,7 @@ def test_message_dribbled_in_1_byte_reads(impl, assemble):
 
 
 def test_dribbled_message_is_decoded_correctly(impl):
-    """The part of the dribble scenario that holds today: the right events."""
+    """A dribbled message gives exactly the events of the message."""
     result = run_child(impl, "dribble", size=16 * KiB, assemble=True)
     assert result["ok"], result
     assert result["events"] == 2

@@ -9,6 +9,7 @@ from wsframe._primitives cimport (
 
 cdef tuple _OPCODES
 cdef int _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE
+cdef Py_ssize_t _COALESCE_BELOW, _COALESCE_PART
 
 
 # Events are read-only (decorated no_gc and freelist in the .py: see there).
@@ -72,7 +73,8 @@ cdef class FrameDecoder:
     cdef _consume(self, bytes data, Py_ssize_t start, Py_ssize_t stop, list events)
     @cython.locals(opcode=int, text=str, chunk=bytes, validator=Utf8Validator)
     cdef _whole_message(self, bytes data, Py_ssize_t start, Py_ssize_t stop, list events)
-    @cython.locals(last=bint, budget=cython.ulonglong, validator=Utf8Validator)
+    @cython.locals(last=bint, budget=cython.ulonglong, validator=Utf8Validator, parts=list,
+                   n=Py_ssize_t)
     cdef _data_chunk(self, bytes chunk, list events)
     @cython.locals(fin=bint, validator=Utf8Validator)
     cdef _end_data_frame(self, list events)

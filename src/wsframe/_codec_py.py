@@ -45,6 +45,10 @@ DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
 # Bytes charged to a message for each continuation frame on top of its payload, so a
 # flood of empty fragments runs into max_message_size instead of running forever.
 FRAGMENT_COST = 16
+# Payload chunks shorter than this are appended to the previous part of the message while
+# that part is under _COALESCE_PART bytes (see _data_chunk); larger ones are kept as is.
+_COALESCE_BELOW = 4096
+_COALESCE_PART = 65536
 
 _OPCODE_NAMES = {int(op): op for op in Opcode}
 # Index by the 4-bit opcode; None marks the reserved opcodes 0x3-0x7 and 0xB-0xF.
@@ -625,7 +629,20 @@ class FrameDecoder:
                     1007, "invalid UTF-8 at byte %d of the text" % validator.error_offset
                 )
         if chunk:
-            self._parts.append(chunk)
+            parts = self._parts
+            n = len(parts)
+            # Small reads grow the last part instead of each becoming an object of its own:
+            # a peer dribbling a message byte by byte would otherwise cost ~120 bytes of
+            # memory per byte (the object, its list slot, b"".join's Py_buffer).
+            # (parts[n - 1], not parts[-1]: the compiled codec has wraparound off.)
+            if len(chunk) < _COALESCE_BELOW and n and len(parts[n - 1]) < _COALESCE_PART:
+                tail = parts[n - 1]
+                if type(tail) is not bytearray:
+                    tail = bytearray(tail)
+                    parts[n - 1] = tail
+                tail += chunk
+            else:
+                parts.append(chunk)
 
     def _end_data_frame(self, events):
         fin = (self._b0 & 0x80) != 0
