@@ -35,9 +35,15 @@ GCC_ISA_FLAGS = {
         "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vbmi",
         "-mbmi", "-mbmi2", "-mpopcnt",
     ],
+    "_avx512vbmi2": [
+        "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vbmi", "-mavx512vbmi2",
+        "-mbmi", "-mbmi2", "-mpopcnt",
+    ],
     "_neon": [],
 }
-MSVC_ISA_FLAGS = {"_avx2": ["/arch:AVX2"], "_avx512": ["/arch:AVX512"]}
+MSVC_ISA_FLAGS = {
+    "_avx2": ["/arch:AVX2"], "_avx512": ["/arch:AVX512"], "_avx512vbmi2": ["/arch:AVX512"],
+}
 
 
 def build_mode():

@@ -38,6 +38,7 @@
 #define CAP_AVX2   (1u << 2)
 #define CAP_AVX512 (1u << 3)
 #define CAP_NEON   (1u << 4)
+#define CAP_VBMI2  (1u << 5)   /* on top of CAP_AVX512: only the avx512vbmi2 transcoder needs it */
 #define CAP_VALID  (1u << 31)   /* detection done */
 
 #if WSF_X86_64
@@ -107,6 +108,7 @@ static unsigned detect_caps(void)
         /* the AVX2/AVX-512 files are built with -mbmi -mbmi2 -mpopcnt, so those are required too */
         if ((caps & CAP_SSSE3) && os_avx && avx && avx2 && bmi1 && bmi2 && popcnt) caps |= CAP_AVX2;
         if ((caps & CAP_AVX2) && os_avx512 && f && bw && vl && vbmi) caps |= CAP_AVX512;
+        if ((caps & CAP_AVX512) && (r7[2] & (1u << 6))) caps |= CAP_VBMI2;
     }
     return caps;
 }
@@ -139,7 +141,21 @@ static unsigned get_caps(void)
 
 /* ---- path tables, worst to best ---- */
 struct mask_path { const char *name; wsf_mask_fn fn; unsigned need; };
-struct utf8_path { const char *name; wsf_utf8_fn fn; unsigned need; wsf_fused_fn fused; };
+struct utf8_path {
+    const char *name; wsf_utf8_fn fn; unsigned need; wsf_fused_fn fused;
+    const struct wsf_transcoder *transcoder;   /* NULL: the scalar one */
+};
+
+static const struct wsf_transcoder transcoder_scalar = {
+    wsf__measure_scalar, wsf__to_ucs1_scalar, wsf__to_ucs2_scalar, wsf__to_ucs4_scalar};
+#if WSF_HAVE_AVX512
+static const struct wsf_transcoder transcoder_avx512 = {
+    wsf__measure_avx512, wsf__to_ucs1_avx512, wsf__to_ucs2_avx512, wsf__to_ucs4_avx512};
+#endif
+#if WSF_HAVE_AVX512VBMI2
+static const struct wsf_transcoder transcoder_avx512vbmi2 = {
+    wsf__measure_avx512, wsf__to_ucs1_avx512vbmi2, wsf__to_ucs2_avx512vbmi2, wsf__to_ucs4_avx512};
+#endif
 
 static const struct mask_path mask_paths[] = {
     {"scalar", wsf__mask_scalar, 0},
@@ -157,18 +173,18 @@ static const struct mask_path mask_paths[] = {
 #endif
 };
 static const struct utf8_path utf8_paths[] = {
-    {"scalar", wsf__utf8_scalar, 0, NULL},
+    {"scalar", wsf__utf8_scalar, 0, NULL, NULL},
 #if WSF_HAVE_SSSE3
-    {"ssse3", wsf__utf8_ssse3, CAP_SSSE3, wsf__fused_ssse3},
+    {"ssse3", wsf__utf8_ssse3, CAP_SSSE3, wsf__fused_ssse3, NULL},
 #endif
 #if WSF_HAVE_AVX2
-    {"avx2", wsf__utf8_avx2, CAP_AVX2, wsf__fused_avx2},
+    {"avx2", wsf__utf8_avx2, CAP_AVX2, wsf__fused_avx2, NULL},
 #endif
 #if WSF_HAVE_AVX512
-    {"avx512", wsf__utf8_avx512, CAP_AVX512, wsf__fused_avx512},
+    {"avx512", wsf__utf8_avx512, CAP_AVX512, wsf__fused_avx512, &transcoder_avx512},
 #endif
 #if WSF_HAVE_NEON
-    {"neon", wsf__utf8_neon, CAP_NEON, wsf__fused_neon},
+    {"neon", wsf__utf8_neon, CAP_NEON, wsf__fused_neon, NULL},
 #endif
 };
 #define N_MASK ((int)(sizeof mask_paths / sizeof mask_paths[0]))
@@ -228,6 +244,17 @@ wsf_mask_fn wsf__mask_kernel(void) { return get_mask()->fn; }
 wsf_utf8_fn wsf__utf8_kernel(void) { return get_utf8()->fn; }
 /* The fused unmask+validate kernel follows the UTF-8 path selection. */
 wsf_fused_fn wsf__fused_kernel(void) { return get_utf8()->fused; }
+/* So does the transcoder of valid UTF-8. */
+const struct wsf_transcoder *wsf__transcoder(void)
+{
+    const struct wsf_transcoder *t = get_utf8()->transcoder;
+#if WSF_HAVE_AVX512VBMI2
+    if (t == &transcoder_avx512 && usable(CAP_VBMI2)) return &transcoder_avx512vbmi2;
+#endif
+    return t ? t : &transcoder_scalar;
+}
+int wsf__cpu_has_vbmi2(void) { return WSF_HAVE_AVX512VBMI2 && usable(CAP_VBMI2); }
+int wsf_utf8_transcode_vectorized(void) { return get_utf8()->transcoder != NULL; }
 
 void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase)
 {

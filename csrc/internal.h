@@ -62,6 +62,12 @@
 #else
 #  define WSF_HAVE_AVX512 0
 #endif
+/* AVX-512 VBMI2 (16-bit compress): gcc 8, clang 6, MSVC 2019. */
+#if WSF_HAVE_AVX512 && (WSF_GCC_AT_LEAST(8) || WSF_CLANG_AT_LEAST(6) || WSF_MSVC_AT_LEAST(1920))
+#  define WSF_HAVE_AVX512VBMI2 1
+#else
+#  define WSF_HAVE_AVX512VBMI2 0
+#endif
 #if WSF_AARCH64 && !defined(__AARCH64EB__) /* lane order assumes little-endian */
 #  define WSF_HAVE_NEON 1
 #else
@@ -122,6 +128,29 @@ int wsf__fused_neon(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t 
    UTF-8 kernel contract above (dst[0:len] starts on a character boundary). dst == src is allowed. */
 typedef int (*wsf_fused_fn)(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase,
                             size_t *pos);
+
+/* Valid UTF-8 -> code units (utf8_transcode.c): one entry per UTF-8 path that has kernels of its own. */
+typedef size_t (*wsf_measure_fn)(const uint8_t *p, size_t len, uint8_t *max_byte);
+typedef size_t (*wsf_to_ucs_fn)(void *dst, size_t cap, const uint8_t *p, size_t len);
+struct wsf_transcoder { wsf_measure_fn measure; wsf_to_ucs_fn to_ucs1, to_ucs2, to_ucs4; };
+size_t wsf__measure_scalar(const uint8_t *p, size_t len, uint8_t *max_byte);
+size_t wsf__to_ucs1_scalar(void *dst, size_t cap, const uint8_t *p, size_t len);
+size_t wsf__to_ucs2_scalar(void *dst, size_t cap, const uint8_t *p, size_t len);
+size_t wsf__to_ucs4_scalar(void *dst, size_t cap, const uint8_t *p, size_t len);
+#if WSF_HAVE_AVX512
+size_t wsf__measure_avx512(const uint8_t *p, size_t len, uint8_t *max_byte);
+size_t wsf__to_ucs1_avx512(void *dst, size_t cap, const uint8_t *p, size_t len);
+size_t wsf__to_ucs2_avx512(void *dst, size_t cap, const uint8_t *p, size_t len);
+size_t wsf__to_ucs4_avx512(void *dst, size_t cap, const uint8_t *p, size_t len);
+#endif
+#if WSF_HAVE_AVX512VBMI2
+size_t wsf__to_ucs1_avx512vbmi2(void *dst, size_t cap, const uint8_t *p, size_t len);
+size_t wsf__to_ucs2_avx512vbmi2(void *dst, size_t cap, const uint8_t *p, size_t len);
+#endif
+/* 1 if the CPU (and OS) can run the avx512vbmi2 kernels. */
+int wsf__cpu_has_vbmi2(void);
+/* The transcoder of the selected UTF-8 path (the scalar one where a path has none). */
+const struct wsf_transcoder *wsf__transcoder(void);
 
 /* UTF-8 state helpers (utf8_stream.c), shared by the feed and the fused entry points. */
 int wsf__u8st_fail(wsf_utf8_state *st, size_t *err, size_t at);

@@ -32,6 +32,16 @@ int wsf_utf8_validate(const uint8_t *data, size_t len, size_t *err);
 int wsf_unmask_utf8(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase,
                     wsf_utf8_state *st, size_t *err);
 
+/* Valid UTF-8 (as accepted by wsf_utf8_validate) to fixed-width code units: the layouts of a CPython str.
+   wsf_utf8_measure returns the number of characters of p[0:len] and sets *max_byte to its largest byte, which
+   tells the width a character needs: >= 0xF0: 4 bytes, >= 0xC4: 2, else 1 (>= 0x80: not ASCII).
+   wsf_utf8_to_ucs writes at most cap characters of `width` bytes (1, 2 or 4) to dst and returns how many it
+   wrote. Input that is not valid UTF-8 gives wrong characters but is never read or written out of bounds. */
+size_t wsf_utf8_measure(const uint8_t *p, size_t len, uint8_t *max_byte);
+size_t wsf_utf8_to_ucs(void *dst, size_t cap, int width, const uint8_t *p, size_t len);
+/* 1 if the selected UTF-8 path transcodes with vectors; 0 if it uses the portable byte loop (which is no
+   faster than a good scalar decoder such as CPython's: a caller that has one may prefer it). */
+int wsf_utf8_transcode_vectorized(void);
 /* Frame header (RFC 6455 5.2). */
 typedef struct { uint64_t length; uint8_t fin, rsv /* 3 bits, 0..7 */, opcode, masked; uint8_t key[4];
                  uint8_t header_len; uint8_t flags; } wsf_header;

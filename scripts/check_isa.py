@@ -49,6 +49,7 @@ X86_ALLOWED = {
     "avx": X86_UP_TO_SSE42 | {"avx"},
     "avx2": X86_UP_TO_SSE42 | {"avx", "popcnt", "bmi1", "bmi2"},
     "avx512": X86_UP_TO_SSE42 | {"avx", "popcnt", "bmi1", "bmi2", "avx512"},
+    "avx512vbmi2": X86_UP_TO_SSE42 | {"avx", "popcnt", "bmi1", "bmi2", "avx512"},
 }
 X86_PREFIXES = {0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65}
 X86_LEGACY = {}

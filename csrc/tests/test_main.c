@@ -131,6 +131,7 @@ int main(void)
         test_mask_register();
         test_utf8_register();
         test_guard_register();
+        test_transcode_register();
     }
     wsf_set_path(WSF_PRIM_MASK, NULL);
     wsf_set_path(WSF_PRIM_UTF8, "auto");

@@ -49,4 +49,5 @@ void test_random_register(void);
 void test_guard_register(void);
 void test_threads_register(void);
 void test_dispatch_register(void);
+void test_transcode_register(void);
 #endif

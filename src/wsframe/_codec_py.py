@@ -18,6 +18,7 @@ from ._primitives_py import utf8_error_offset
 if not cython.compiled:  # the compiled module cimports these from _primitives (see .pxd)
     from ._primitives_py import (
         Utf8Validator,
+        decode_valid_text,
         encode_frame,
         frame_header,
         load_key,
@@ -660,7 +661,7 @@ class FrameDecoder:
             data = b"".join(self._parts)
             self._parts = []
             if self._msg_opcode == _OP_TEXT and self._text_str:
-                data = data.decode("utf-8")  # already validated
+                data = decode_valid_text(data)  # validated as it arrived
             events.append(_new_frame(self._msg_opcode, data, True, False))
         if fin:
             self._msg_opcode = 0

@@ -14,6 +14,9 @@ cdef extern from "wsframe.h" nogil:
     int wsf_utf8_validate(const uint8_t *data, size_t length, size_t *err)
     int wsf_unmask_utf8(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
                         size_t phase, wsf_utf8_state *st, size_t *err)
+    size_t wsf_utf8_measure(const uint8_t *p, size_t length, uint8_t *max_byte)
+    size_t wsf_utf8_to_ucs(void *dst, size_t cap, int width, const uint8_t *p, size_t length)
+    int wsf_utf8_transcode_vectorized()
     int wsf_random_key(uint8_t *key)
     int wsf_random_bytes(uint8_t *out, size_t n)
     size_t wsf_encode_header(uint8_t *out, int fin, int rsv, int opcode, const uint8_t *key,
@@ -35,5 +38,6 @@ cdef unsigned int load_key(bytes data, Py_ssize_t pos) noexcept
 cdef bytes unmask(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int key, Py_ssize_t phase)
 cdef str unmask_text(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int key,
                      Py_ssize_t phase)
+cdef str decode_valid_text(bytes data)
 cdef bytes frame_header(int b0, unsigned long long length, object key)
 cdef bytes encode_frame(int b0, bytes payload, bint masked)

@@ -119,19 +119,26 @@ def apply_mask_into(dst, src, mask, Py_ssize_t offset=0):
         _mask(&out[0], &data[0], data.shape[0], key, offset & 3)
 
 
-def validate_utf8(data):
-    """True if ``data`` is complete, valid UTF-8 (RFC 3629)."""
-    cdef const unsigned char[::1] view = data
+cdef inline bint _validate(const uint8_t *p, Py_ssize_t n) noexcept:
     cdef size_t err = 0
     cdef int ok
-    if view.shape[0] == 0:
+    if n == 0:
         return True
-    if view.shape[0] >= NOGIL_THRESHOLD:
+    if n >= NOGIL_THRESHOLD:
         with nogil:
-            ok = wsf_utf8_validate(&view[0], view.shape[0], &err)
+            ok = wsf_utf8_validate(p, n, &err)
     else:
-        ok = wsf_utf8_validate(&view[0], view.shape[0], &err)
+        ok = wsf_utf8_validate(p, n, &err)
     return ok == 1
+
+
+def validate_utf8(data):
+    """True if ``data`` is complete, valid UTF-8 (RFC 3629)."""
+    if type(data) is bytes:
+        # The common case, without the cost of acquiring a buffer (it dominates 1 KiB).
+        return _validate(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
+    cdef const unsigned char[::1] view = data
+    return _validate(&view[0] if view.shape[0] else NULL, view.shape[0])
 
 
 cdef class Utf8Validator:
@@ -149,6 +156,8 @@ cdef class Utf8Validator:
 
     def feed(self, data):
         """Feed the next chunk; False once the text can no longer be valid."""
+        if type(data) is bytes:
+            return self._feed(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
         cdef const unsigned char[::1] view = data
         return self._feed(&view[0] if view.shape[0] else NULL, view.shape[0])
 
@@ -224,9 +233,50 @@ cdef inline bint _is_ascii(const unsigned char *p, Py_ssize_t n) noexcept:
     return (a & 0x80) == 0
 
 
+cdef str _transcode(const uint8_t *p, Py_ssize_t n):
+    """A str of the valid UTF-8 p[0:n], built by the C transcoder (SIMD where it has one)."""
+    cdef uint8_t max_byte = 0
+    cdef size_t count, done
+    cdef Py_UCS4 maxchar
+    cdef int width
+    cdef void *dst
+    if n >= NOGIL_THRESHOLD:
+        with nogil:
+            count = wsf_utf8_measure(p, n, &max_byte)
+    else:
+        count = wsf_utf8_measure(p, n, &max_byte)
+    # The largest byte tells the widest character: a str must use the narrowest layout
+    # that holds its largest character, and a lead byte >= 0xC4 starts one >= U+0100.
+    if max_byte >= 0xF0:
+        maxchar, width = 0x10FFFF, 4
+    elif max_byte >= 0xC4:
+        maxchar, width = 0xFFFF, 2
+    else:
+        maxchar, width = 0xFF if max_byte >= 0x80 else 0x7F, 1
+    cdef str out = PyUnicode_New(count, maxchar)
+    dst = PyUnicode_DATA(out)
+    if n >= NOGIL_THRESHOLD:  # (the new str is not visible to any other thread yet)
+        with nogil:
+            done = wsf_utf8_to_ucs(dst, count, width, p, n)
+    else:
+        done = wsf_utf8_to_ucs(dst, count, width, p, n)
+    if done != count:  # cannot happen for valid input: say so rather than return garbage
+        raise SystemError("wsframe: UTF-8 transcoder wrote %d of %d characters" % (done, count))
+    return out
+
+
+cdef str _decode_checked(const char *p, Py_ssize_t n):
+    """str of p[0:n]: validated by the SIMD validator, then transcoded by vectors. Invalid
+    text raises CPython's own UnicodeDecodeError (same reason and offsets as bytes.decode).
+    Where the CPU path has no vector transcoder, CPython's decoder is as fast: it does both."""
+    if not wsf_utf8_transcode_vectorized() or not _validate(<const uint8_t *>p, n):
+        return PyUnicode_DecodeUTF8(p, n, NULL)
+    return _transcode(<const uint8_t *>p, n)
+
+
 cdef str unmask_text(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int key,
                      Py_ssize_t phase):
-    """Unmask straight into a new ASCII str; other text goes through CPython's decoder."""
+    """Unmask straight into a new ASCII str; other text is validated and transcoded."""
     cdef Py_ssize_t n = end - start
     if n <= 0:
         return ""
@@ -235,7 +285,17 @@ cdef str unmask_text(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int k
     _unmask_to(p, PyBytes_AS_STRING(src) + start, n, key, phase)
     if _is_ascii(<const unsigned char *>p, n):
         return out
-    return PyUnicode_DecodeUTF8(p, n, NULL)
+    return _decode_checked(p, n)  # (out is scratch here)
+
+
+cdef str decode_valid_text(bytes data):
+    """The str of text that a Utf8Validator already accepted whole."""
+    cdef Py_ssize_t n = len(data)
+    if n == 0:
+        return ""
+    if not wsf_utf8_transcode_vectorized():
+        return PyUnicode_DecodeUTF8(PyBytes_AS_STRING(data), n, NULL)
+    return _transcode(<const uint8_t *>PyBytes_AS_STRING(data), n)
 
 
 cdef bytes frame_header(int b0, unsigned long long length, object key):

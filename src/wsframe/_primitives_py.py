@@ -24,6 +24,7 @@ __all__ = [
     "utf8_error_offset",
     "load_key",
     "unmask_text",
+    "decode_valid_text",
     "frame_header",
     "encode_frame",
 ]
@@ -72,6 +73,11 @@ def unmask_text(src, start, end, key, phase):
     k = int.from_bytes((key * ((n >> 2) + 1))[:n], "little")
     v = int.from_bytes(src[start:end], "little") ^ k
     return v.to_bytes(n, "little").decode("utf-8")
+
+
+def decode_valid_text(data):
+    """The str of text that a Utf8Validator already accepted whole."""
+    return data.decode("utf-8")
 
 
 def apply_mask(data, mask, offset=0):
