@@ -1,0 +1,99 @@
+/* libFuzzer: the valid-UTF-8 transcoders. For valid input, every kernel set the CPU can run (at every output
+   width that holds the text) gives the characters of a byte-wise reference decoder, and wsf_utf8_measure the
+   count and largest byte. For any input, nothing is read or written out of bounds (exact-size buffers, ASan)
+   and at most cap characters are written. Input: the text. */
+#include <stdlib.h>
+#include <string.h>
+#include "../internal.h"
+
+static int valid(const uint8_t *p, size_t len)   /* Unicode Table 3-7 */
+{
+    size_t i;
+    int need = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    for (i = 0; i < len; i++) {
+        unsigned c = p[i];
+        if (need) {
+            if (c < lo || c > hi) return 0;
+            need--; lo = 0x80; hi = 0xBF;
+        } else if (c < 0x80) {
+        } else if (c >= 0xC2 && c <= 0xDF) { need = 1; }
+        else if (c >= 0xE0 && c <= 0xEF) { need = 2; lo = c == 0xE0 ? 0xA0 : 0x80; hi = c == 0xED ? 0x9F : 0xBF; }
+        else if (c >= 0xF0 && c <= 0xF4) { need = 3; lo = c == 0xF0 ? 0x90 : 0x80; hi = c == 0xF4 ? 0x8F : 0xBF; }
+        else return 0;
+    }
+    return need == 0;
+}
+
+static size_t ref_decode(uint32_t *out, const uint8_t *p, size_t len)
+{
+    size_t i = 0, n = 0, j, k;
+    while (i < len) {
+        uint32_t c = p[i];
+        k = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        if (c >= 0x80) c &= 0x7Fu >> k;
+        for (j = 1; j < k; j++) c = (c << 6) | (p[i + j] & 0x3Fu);
+        out[n++] = c;
+        i += k;
+    }
+    return n;
+}
+
+static uint32_t unit(const void *buf, int width, size_t i)
+{
+    if (width == 1) return ((const uint8_t *)buf)[i];
+    if (width == 2) return ((const uint16_t *)buf)[i];
+    return ((const uint32_t *)buf)[i];
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    wsf_to_ucs_fn sets[3][3] = {
+        {wsf__to_ucs1_scalar, wsf__to_ucs2_scalar, wsf__to_ucs4_scalar},
+#if WSF_HAVE_AVX512
+        {wsf__to_ucs1_avx512, wsf__to_ucs2_avx512, wsf__to_ucs4_avx512},
+#else
+        {NULL, NULL, NULL},
+#endif
+#if WSF_HAVE_AVX512VBMI2
+        {wsf__to_ucs1_avx512vbmi2, wsf__to_ucs2_avx512vbmi2, NULL},
+#else
+        {NULL, NULL, NULL},
+#endif
+    };
+    int usable[3] = {1, 0, wsf__cpu_has_vbmi2()};
+    const char *paths[8];
+    int np = wsf_list_paths(WSF_PRIM_UTF8, paths, 8), i, s, wi, w;
+    uint8_t *p = malloc(size ? size : 1), m = 0;
+    uint32_t *ref = malloc((size ? size : 1) * 4);
+    int ok = valid(data, size);
+    size_t n = 0, j;
+    for (i = 0; i < np; i++) usable[1] |= strcmp(paths[i], "avx512") == 0;
+    memcpy(p, data, size);
+    if (ok) n = ref_decode(ref, p, size);
+    for (s = 0; s < 3; s++) {
+        if (!usable[s]) continue;
+        for (wi = 0, w = 1; wi < 3; wi++, w *= 2) {
+            size_t cap = ok ? n : size, got;
+            void *out;
+            if (!sets[s][wi]) continue;
+            out = malloc(cap ? cap * (size_t)w : 1);   /* exact size */
+            got = sets[s][wi](out, cap, p, size);
+            if (got > cap) abort();
+            if (ok) {
+                uint8_t mb;
+                if (wsf__measure_scalar(p, size, &mb) != n) abort();
+                if (usable[1] && wsf_utf8_measure(p, size, &m) != n) abort();
+                if (w >= (mb >= 0xF0 ? 4 : mb >= 0xC4 ? 2 : 1)) {
+                    if (got != n) abort();
+                    for (j = 0; j < n; j++)
+                        if (unit(out, w, j) != ref[j]) abort();
+                }
+            }
+            free(out);
+        }
+    }
+    free(p);
+    free(ref);
+    return 0;
+}
