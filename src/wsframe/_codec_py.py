@@ -422,29 +422,32 @@ class FrameDecoder:
                 self._consume(data, pos, stop, events)
                 pos = stop
                 continue
-            b0 = data[pos]
-            if fast and (b0 == 0x82 or b0 == 0x81 and text_fast) and end - pos > 1:
-                # The fast path: an unfragmented text or binary message with no RSV bit,
-                # masked as the role requires, 7- or 16-bit length, wholly in this chunk.
-                # Such a frame passes every rule of _start_frame but the size limits,
-                # checked here; anything else takes the general path below.
-                b1 = data[pos + 1]
-                length = b1 & 0x7F
-                size = 6 if b1 & 0x80 else 2
-                if length == 126 and end - pos >= 4:
-                    length = (data[pos + 2] << 8) | data[pos + 3]
-                    size += 2
-                    minimal = length >= 126
-                else:
-                    minimal = length < 126
-                if (
-                    minimal
-                    and (b1 & 0x80) == mask_expected
-                    and end - pos - size >= length
-                    and length <= limit
-                    and not self._msg_opcode
-                    and not self._closed
-                ):
+            # The fast path: unfragmented text or binary messages with no RSV bit, masked
+            # as the role requires, 7- or 16-bit length, wholly in this chunk. Such a frame
+            # passes every rule of _start_frame but the size limits, checked here; the
+            # first frame that is anything else leaves for the general path below. (Only
+            # the general path changes _msg_opcode and _closed: read once per run.)
+            if fast and not self._msg_opcode and not self._closed:
+                while end - pos > 1:
+                    b0 = data[pos]
+                    if not (b0 == 0x82 or b0 == 0x81 and text_fast):
+                        break
+                    b1 = data[pos + 1]
+                    length = b1 & 0x7F
+                    size = 6 if b1 & 0x80 else 2
+                    if length == 126 and end - pos >= 4:
+                        length = (data[pos + 2] << 8) | data[pos + 3]
+                        size += 2
+                        minimal = length >= 126
+                    else:
+                        minimal = length < 126
+                    if not (
+                        minimal
+                        and (b1 & 0x80) == mask_expected
+                        and end - pos - size >= length
+                        and length <= limit
+                    ):
+                        break
                     start = pos + size
                     pos = start + length
                     key = load_key(data, start - 4) if b1 & 0x80 else 0
@@ -461,7 +464,8 @@ class FrameDecoder:
                     event.fin = True
                     event.rsv1 = False
                     events.append(event)
-                    continue
+                if pos >= end:
+                    break
             size = self._start_frame(data, pos, end, events)
             if size == 0:
                 self._head = data[pos:end]

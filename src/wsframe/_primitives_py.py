@@ -39,27 +39,42 @@ def _key_bytes(mask):
     return key
 
 
+# The key stream of a payload of n <= _SMALL bytes is key * _REP[n] & _MASK[n]: one
+# multiplication instead of building n bytes of repeated key (small frames are the
+# interpreted hot path).
+_SMALL = 256
+_REP = tuple(int.from_bytes(b"\x01\0\0\0" * ((n + 3) >> 2), "little") for n in range(_SMALL + 1))
+_MASK = tuple((1 << (8 * n)) - 1 for n in range(_SMALL + 1))
+_from_bytes = int.from_bytes
+
+
 def load_key(data, pos):
-    """The masking key at data[pos:pos+4], in the form ``unmask`` takes (here: bytes)."""
-    return data[pos : pos + 4]
+    """The masking key at data[pos:pos+4], in the form ``unmask`` takes: an int whose
+    little-endian bytes are the key (as the C codec's ``memcpy`` into a word)."""
+    return _from_bytes(data[pos : pos + 4], "little")
+
+
+def _key_stream(key, n):
+    """The int whose ``n`` little-endian bytes are the key repeated."""
+    if n <= _SMALL:
+        return key * _REP[n] & _MASK[n]
+    return _from_bytes((key.to_bytes(4, "little") * ((n >> 2) + 1))[:n], "little")
 
 
 def unmask(src, start, end, key, phase):
     """``src[start:end]`` XOR the key ``key`` (from ``load_key``) rotated by ``phase``.
 
-    The codec's internal form: the arguments are already checked; a false key (0, b"")
-    means unmasked.
+    The codec's internal form: the arguments are already checked; key 0 means unmasked.
     """
     if not key:
         return src[start:end]
     n = end - start
     if n <= 0:
         return b""
-    phase &= 3
-    if phase:  # rotate so that key byte ``phase`` comes first
-        key = key[phase:] + key[:phase]
-    k = int.from_bytes((key * ((n >> 2) + 1))[:n], "little")
-    return (int.from_bytes(src[start:end], "little") ^ k).to_bytes(n, "little")
+    shift = (phase & 3) << 3
+    if shift:  # rotate so that key byte ``phase`` comes first
+        key = (key >> shift | key << (32 - shift)) & 0xFFFFFFFF
+    return (_from_bytes(src[start:end], "little") ^ _key_stream(key, n)).to_bytes(n, "little")
 
 
 def unmask_text(src, start, end, key, phase):
@@ -67,11 +82,10 @@ def unmask_text(src, start, end, key, phase):
     n = end - start
     if not key or n <= 0:
         return src[start:end].decode("utf-8")
-    if phase & 3:
+    if phase & 3 or n > _SMALL:
         return unmask(src, start, end, key, phase).decode("utf-8")
     # unmask's body again: this runs once per text message on the interpreted hot path.
-    k = int.from_bytes((key * ((n >> 2) + 1))[:n], "little")
-    v = int.from_bytes(src[start:end], "little") ^ k
+    v = (_from_bytes(src[start:end], "little") ^ key * _REP[n]) & _MASK[n]
     return v.to_bytes(n, "little").decode("utf-8")
 
 
