@@ -147,14 +147,20 @@ struct utf8_path {
 };
 
 static const struct wsf_transcoder transcoder_scalar = {
-    wsf__measure_scalar, wsf__to_ucs1_scalar, wsf__to_ucs2_scalar, wsf__to_ucs4_scalar};
+    wsf__measure_scalar, wsf__to_ucs1_scalar, wsf__to_ucs2_scalar, wsf__to_ucs4_scalar, 0};
+#if WSF_HAVE_AVX2
+static const struct wsf_transcoder transcoder_avx2 = {
+    wsf__measure_avx2, wsf__to_ucs1_avx2, wsf__to_ucs2_avx2, wsf__to_ucs4_scalar, 1u << 1 | 1u << 2};
+#endif
 #if WSF_HAVE_AVX512
 static const struct wsf_transcoder transcoder_avx512 = {
-    wsf__measure_avx512, wsf__to_ucs1_avx512, wsf__to_ucs2_avx512, wsf__to_ucs4_avx512};
+    wsf__measure_avx512, wsf__to_ucs1_avx512, wsf__to_ucs2_avx512, wsf__to_ucs4_avx512,
+    1u << 1 | 1u << 2 | 1u << 4};
 #endif
 #if WSF_HAVE_AVX512VBMI2
 static const struct wsf_transcoder transcoder_avx512vbmi2 = {
-    wsf__measure_avx512, wsf__to_ucs1_avx512vbmi2, wsf__to_ucs2_avx512vbmi2, wsf__to_ucs4_avx512};
+    wsf__measure_avx512, wsf__to_ucs1_avx512vbmi2, wsf__to_ucs2_avx512vbmi2, wsf__to_ucs4_avx512,
+    1u << 1 | 1u << 2 | 1u << 4};
 #endif
 
 static const struct mask_path mask_paths[] = {
@@ -178,7 +184,7 @@ static const struct utf8_path utf8_paths[] = {
     {"ssse3", wsf__utf8_ssse3, CAP_SSSE3, wsf__fused_ssse3, NULL},
 #endif
 #if WSF_HAVE_AVX2
-    {"avx2", wsf__utf8_avx2, CAP_AVX2, wsf__fused_avx2, NULL},
+    {"avx2", wsf__utf8_avx2, CAP_AVX2, wsf__fused_avx2, &transcoder_avx2},
 #endif
 #if WSF_HAVE_AVX512
     {"avx512", wsf__utf8_avx512, CAP_AVX512, wsf__fused_avx512, &transcoder_avx512},
@@ -254,7 +260,11 @@ const struct wsf_transcoder *wsf__transcoder(void)
     return t ? t : &transcoder_scalar;
 }
 int wsf__cpu_has_vbmi2(void) { return WSF_HAVE_AVX512VBMI2 && usable(CAP_VBMI2); }
-int wsf_utf8_transcode_vectorized(void) { return get_utf8()->transcoder != NULL; }
+int wsf_utf8_transcode_vectorized(int width)
+{
+    unsigned v = wsf__transcoder()->vector;
+    return width == 0 ? v != 0 : (width == 1 || width == 2 || width == 4) && (v >> width & 1);
+}
 
 void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase)
 {

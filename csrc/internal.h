@@ -129,14 +129,20 @@ int wsf__fused_neon(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t 
 typedef int (*wsf_fused_fn)(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase,
                             size_t *pos);
 
-/* Valid UTF-8 -> code units (utf8_transcode.c): one entry per UTF-8 path that has kernels of its own. */
+/* Valid UTF-8 -> code units (utf8_transcode.c): one entry per UTF-8 path that has kernels of its own.
+   `vector` has bit w set (w = 1, 2, 4) when to_ucs<w> is a vector kernel, not the portable loop. */
 typedef size_t (*wsf_measure_fn)(const uint8_t *p, size_t len, uint8_t *max_byte);
 typedef size_t (*wsf_to_ucs_fn)(void *dst, size_t cap, const uint8_t *p, size_t len);
-struct wsf_transcoder { wsf_measure_fn measure; wsf_to_ucs_fn to_ucs1, to_ucs2, to_ucs4; };
+struct wsf_transcoder { wsf_measure_fn measure; wsf_to_ucs_fn to_ucs1, to_ucs2, to_ucs4; unsigned vector; };
 size_t wsf__measure_scalar(const uint8_t *p, size_t len, uint8_t *max_byte);
 size_t wsf__to_ucs1_scalar(void *dst, size_t cap, const uint8_t *p, size_t len);
 size_t wsf__to_ucs2_scalar(void *dst, size_t cap, const uint8_t *p, size_t len);
 size_t wsf__to_ucs4_scalar(void *dst, size_t cap, const uint8_t *p, size_t len);
+#if WSF_HAVE_AVX2
+size_t wsf__measure_avx2(const uint8_t *p, size_t len, uint8_t *max_byte);
+size_t wsf__to_ucs1_avx2(void *dst, size_t cap, const uint8_t *p, size_t len);
+size_t wsf__to_ucs2_avx2(void *dst, size_t cap, const uint8_t *p, size_t len);
+#endif
 #if WSF_HAVE_AVX512
 size_t wsf__measure_avx512(const uint8_t *p, size_t len, uint8_t *max_byte);
 size_t wsf__to_ucs1_avx512(void *dst, size_t cap, const uint8_t *p, size_t len);

@@ -39,9 +39,10 @@ int wsf_unmask_utf8(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t 
    wrote. Input that is not valid UTF-8 gives wrong characters but is never read or written out of bounds. */
 size_t wsf_utf8_measure(const uint8_t *p, size_t len, uint8_t *max_byte);
 size_t wsf_utf8_to_ucs(void *dst, size_t cap, int width, const uint8_t *p, size_t len);
-/* 1 if the selected UTF-8 path transcodes with vectors; 0 if it uses the portable byte loop (which is no
-   faster than a good scalar decoder such as CPython's: a caller that has one may prefer it). */
-int wsf_utf8_transcode_vectorized(void);
+/* 1 if the selected UTF-8 path transcodes to `width`-byte units (1, 2, 4; 0: any width) with vectors; 0 if
+   it uses the portable byte loop, which is no faster than a good scalar decoder such as CPython's (a caller
+   that has one may prefer it then). */
+int wsf_utf8_transcode_vectorized(int width);
 /* Frame header (RFC 6455 5.2). */
 typedef struct { uint64_t length; uint8_t fin, rsv /* 3 bits, 0..7 */, opcode, masked; uint8_t key[4];
                  uint8_t header_len; uint8_t flags; } wsf_header;

@@ -5,6 +5,9 @@
 #include "testutil.h"
 #include <sys/mman.h>
 #include <unistd.h>
+#if WSF_HAVE_AVX2
+#  include "../arch/x86/compress16_table.h"
+#endif
 
 /* decodes valid UTF-8 into code points; returns the count */
 static size_t ref_decode(uint32_t *out, const uint8_t *p, size_t len, uint8_t *max_byte)
@@ -169,12 +172,19 @@ static void test_transcode_each_kernel(void)
     static uint8_t text[5000];
     static uint32_t ref[5000], out[5001];
     const char *paths[8];
-    int np = wsf_list_paths(WSF_PRIM_UTF8, paths, 8), has512 = 0, i, k, kind;
+    int np = wsf_list_paths(WSF_PRIM_UTF8, paths, 8), has512 = 0, has2 = 0, i, k, kind;
     size_t len, j;
-    for (i = 0; i < np; i++) has512 |= strcmp(paths[i], "avx512") == 0;
+    for (i = 0; i < np; i++) {
+        has512 |= strcmp(paths[i], "avx512") == 0;
+        has2 |= strcmp(paths[i], "avx2") == 0;
+    }
+    (void)has2;
     {
         struct kset sets[] = {
             {"scalar", {wsf__to_ucs1_scalar, wsf__to_ucs2_scalar, wsf__to_ucs4_scalar}, 1},
+#if WSF_HAVE_AVX2
+            {"avx2", {wsf__to_ucs1_avx2, wsf__to_ucs2_avx2, NULL}, has2},
+#endif
 #if WSF_HAVE_AVX512
             {"avx512", {wsf__to_ucs1_avx512, wsf__to_ucs2_avx512, wsf__to_ucs4_avx512}, has512},
 #endif
@@ -210,8 +220,45 @@ static void test_transcode_each_kernel(void)
     }
 }
 
+/* The pshufb table of the AVX2 kernels against its definition; the AVX2 measure against the scalar one. */
+static void test_transcode_table(void)
+{
+#if WSF_HAVE_AVX2
+    unsigned m;
+    int j;
+    for (m = 0; m < 256; m++) {
+        int n = 0;
+        for (j = 0; j < 8; j++)
+            if (m >> j & 1) {
+                CHECK(wsf__compress16_table[m][2 * n] == 2 * j && wsf__compress16_table[m][2 * n + 1] == 2 * j + 1,
+                      "row %u lane %d", m, n);
+                n++;
+            }
+        for (; n < 8; n++)
+            CHECK(wsf__compress16_table[m][2 * n] == 0x80 && wsf__compress16_table[m][2 * n + 1] == 0x80,
+                  "row %u lane %d not zeroed", m, n);
+    }
+    {
+        const char *paths[8];
+        int np = wsf_list_paths(WSF_PRIM_UTF8, paths, 8), i, has2 = 0, kind;
+        static uint8_t text[3000];
+        size_t len;
+        for (i = 0; i < np; i++) has2 |= strcmp(paths[i], "avx2") == 0;
+        if (has2)
+            for (kind = 0; kind <= 4; kind++)
+                for (len = 0; len < sizeof text; len += (len < 200 ? 1 : 97)) {
+                    uint8_t m1, m2;
+                    gen_text(text, len, kind);
+                    CHECK(wsf__measure_avx2(text, len, &m1) == wsf__measure_scalar(text, len, &m2) && m1 == m2,
+                          "avx2 measure len=%zu", len);
+                }
+    }
+#endif
+}
+
 void test_transcode_register(void)
 {
+    t_run("transcode_table", test_transcode_table);
     t_run("transcode_each_kernel", test_transcode_each_kernel);
     t_run("transcode_kinds", test_transcode_kinds);
     t_run("transcode_small_cap", test_transcode_small_cap);

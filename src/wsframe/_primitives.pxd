@@ -16,7 +16,7 @@ cdef extern from "wsframe.h" nogil:
                         size_t phase, wsf_utf8_state *st, size_t *err)
     size_t wsf_utf8_measure(const uint8_t *p, size_t length, uint8_t *max_byte)
     size_t wsf_utf8_to_ucs(void *dst, size_t cap, int width, const uint8_t *p, size_t length)
-    int wsf_utf8_transcode_vectorized()
+    int wsf_utf8_transcode_vectorized(int width)
     int wsf_random_key(uint8_t *key)
     int wsf_random_bytes(uint8_t *out, size_t n)
     size_t wsf_encode_header(uint8_t *out, int fin, int rsv, int opcode, const uint8_t *key,

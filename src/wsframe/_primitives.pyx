@@ -234,7 +234,8 @@ cdef inline bint _is_ascii(const unsigned char *p, Py_ssize_t n) noexcept:
 
 
 cdef str _transcode(const uint8_t *p, Py_ssize_t n):
-    """A str of the valid UTF-8 p[0:n], built by the C transcoder (SIMD where it has one)."""
+    """A str of the valid UTF-8 p[0:n], built by the C transcoder where it has vectors for
+    the layout the text needs, else by CPython's decoder (as fast as a scalar loop gets)."""
     cdef uint8_t max_byte = 0
     cdef size_t count, done
     cdef Py_UCS4 maxchar
@@ -253,6 +254,8 @@ cdef str _transcode(const uint8_t *p, Py_ssize_t n):
         maxchar, width = 0xFFFF, 2
     else:
         maxchar, width = 0xFF if max_byte >= 0x80 else 0x7F, 1
+    if not wsf_utf8_transcode_vectorized(width):  # (AVX2 has no kernel for 4-byte units)
+        return PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
     cdef str out = PyUnicode_New(count, maxchar)
     dst = PyUnicode_DATA(out)
     if n >= NOGIL_THRESHOLD:  # (the new str is not visible to any other thread yet)
@@ -269,7 +272,7 @@ cdef str _decode_checked(const char *p, Py_ssize_t n):
     """str of p[0:n]: validated by the SIMD validator, then transcoded by vectors. Invalid
     text raises CPython's own UnicodeDecodeError (same reason and offsets as bytes.decode).
     Where the CPU path has no vector transcoder, CPython's decoder is as fast: it does both."""
-    if not wsf_utf8_transcode_vectorized() or not _validate(<const uint8_t *>p, n):
+    if not wsf_utf8_transcode_vectorized(0) or not _validate(<const uint8_t *>p, n):
         return PyUnicode_DecodeUTF8(p, n, NULL)
     return _transcode(<const uint8_t *>p, n)
 
@@ -293,8 +296,6 @@ cdef str decode_valid_text(bytes data):
     cdef Py_ssize_t n = len(data)
     if n == 0:
         return ""
-    if not wsf_utf8_transcode_vectorized():
-        return PyUnicode_DecodeUTF8(PyBytes_AS_STRING(data), n, NULL)
     return _transcode(<const uint8_t *>PyBytes_AS_STRING(data), n)
 
 
