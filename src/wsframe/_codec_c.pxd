@@ -4,8 +4,8 @@
 cimport cython
 
 from wsframe._primitives cimport (
-    Utf8Validator, decode_valid_text, encode_frame, frame_header, load_key, unmask,
-    unmask_text,
+    Utf8Validator, decode_valid_text, encode_frame, frame_header, frame_payload, frame_text,
+    load_key, unmask, unmask_text,
 )
 
 cdef tuple _OPCODES

@@ -21,6 +21,8 @@ if not cython.compiled:  # the compiled module cimports these from _primitives (
         decode_valid_text,
         encode_frame,
         frame_header,
+        frame_payload,
+        frame_text,
         load_key,
         unmask,
         unmask_text,
@@ -450,12 +452,11 @@ class FrameDecoder:
                         break
                     start = pos + size
                     pos = start + length
-                    key = load_key(data, start - 4) if b1 & 0x80 else 0
                     if b0 == 0x82:
-                        payload = unmask(data, start, pos, key, 0)
+                        payload = frame_payload(data, start, pos, b1 & 0x80)
                     else:
                         try:
-                            payload = unmask_text(data, start, pos, key, 0)
+                            payload = frame_text(data, start, pos, b1 & 0x80)
                         except UnicodeDecodeError as exc:
                             raise _fail_utf8(exc, 0) from None
                     event = Frame.__new__(Frame)  # _new_frame, inline: once per message

@@ -38,6 +38,8 @@ cdef unsigned int load_key(bytes data, Py_ssize_t pos) noexcept
 cdef bytes unmask(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int key, Py_ssize_t phase)
 cdef str unmask_text(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int key,
                      Py_ssize_t phase)
+cdef bytes frame_payload(bytes src, Py_ssize_t start, Py_ssize_t end, bint masked)
+cdef str frame_text(bytes src, Py_ssize_t start, Py_ssize_t end, bint masked)
 cdef str decode_valid_text(bytes data)
 cdef bytes frame_header(int b0, unsigned long long length, object key)
 cdef bytes encode_frame(int b0, bytes payload, bint masked)

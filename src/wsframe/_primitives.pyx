@@ -291,6 +291,14 @@ cdef str unmask_text(bytes src, Py_ssize_t start, Py_ssize_t end, unsigned int k
     return _decode_checked(p, n)  # (out is scratch here)
 
 
+cdef bytes frame_payload(bytes src, Py_ssize_t start, Py_ssize_t end, bint masked):
+    return unmask(src, start, end, load_key(src, start - 4) if masked else 0, 0)
+
+
+cdef str frame_text(bytes src, Py_ssize_t start, Py_ssize_t end, bint masked):
+    return unmask_text(src, start, end, load_key(src, start - 4) if masked else 0, 0)
+
+
 cdef str decode_valid_text(bytes data):
     """The str of text that a Utf8Validator already accepted whole."""
     cdef Py_ssize_t n = len(data)

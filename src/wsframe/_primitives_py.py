@@ -24,6 +24,8 @@ __all__ = [
     "utf8_error_offset",
     "load_key",
     "unmask_text",
+    "frame_payload",
+    "frame_text",
     "decode_valid_text",
     "frame_header",
     "encode_frame",
@@ -84,6 +86,27 @@ def unmask_text(src, start, end, key, phase):
         return src[start:end].decode("utf-8")
     if phase & 3 or n > _SMALL:
         return unmask(src, start, end, key, phase).decode("utf-8")
+    # unmask's body again: this runs once per text message on the interpreted hot path.
+    v = (_from_bytes(src[start:end], "little") ^ key * _REP[n]) & _MASK[n]
+    return v.to_bytes(n, "little").decode("utf-8")
+
+
+def frame_payload(src, start, end, masked):
+    """The payload src[start:end] of a frame whose key, if ``masked``, is the 4 bytes
+    before it: unmasked (the decoder's fast path, one call per frame)."""
+    if not masked:
+        return src[start:end]
+    return unmask(src, start, end, _from_bytes(src[start - 4 : start], "little"), 0)
+
+
+def frame_text(src, start, end, masked):
+    """``frame_payload`` decoded as UTF-8 (UnicodeDecodeError if it is not)."""
+    n = end - start
+    if not masked or n <= 0:
+        return src[start:end].decode("utf-8")
+    key = _from_bytes(src[start - 4 : start], "little")
+    if n > _SMALL:
+        return unmask(src, start, end, key, 0).decode("utf-8")
     # unmask's body again: this runs once per text message on the interpreted hot path.
     v = (_from_bytes(src[start:end], "little") ^ key * _REP[n]) & _MASK[n]
     return v.to_bytes(n, "little").decode("utf-8")
