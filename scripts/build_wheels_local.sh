@@ -208,6 +208,7 @@ for v in "${VERSIONS[@]}"; do
     tag="$(basename "$raw" | cut -d- -f3)"
     wheel="$(ls -t "$OUT"/wheelhouse/wsframe-*-"$tag"-*manylinux*.whl | head -1)"
     "$T/auditwheel" show "$wheel" >>"$log" 2>&1
+    : >"$OUT/logs/isa-$v.log"
     if run "$OUT/logs/isa-$v.log" "$T/python" "$OUT/src/scripts/check_isa.py" "$wheel"; then
         isa="isa ok"
     else
