@@ -13,6 +13,10 @@
 #   6. the sdist installed with no C compiler (CC=false): the loud warning, a pure-Python
 #      install, and the suite with --no-c-extensions
 #
+# Each line of the summary gives the step's wall time; a wheel's line also says its ISA scan,
+# its content check (tests/test_wheel_contents.py on the wheel file, every test run, none
+# skipped) and the suite's counts.
+#
 # Usage: scripts/build_wheels_local.sh [options]
 #   --python X.Y     only this Python (repeatable; default: every pyenv 3.9-3.13)
 #   --quick          one Python (3.12 unless --python is given), steps 1-3 only
@@ -65,6 +69,8 @@ export PYTHONNOUSERSITE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 unset PYTHONPATH WSFRAME_NO_EXTENSIONS WSFRAME_BUILD_EXTENSION CIBUILDWHEEL
 
 say() { printf '\n==> %s\n' "$*"; }
+START=$SECONDS
+since() { echo "$(( SECONDS - $1 ))s"; }  # since T0: wall seconds since T0 (a $SECONDS)
 record() { printf '%s\n' "$*" | tee -a "$SUMMARY"; }
 fail() { FAILED=1; record "FAIL  $*"; }
 # run LOG CMD...: run quietly into a log; on failure show its tail
@@ -146,6 +152,23 @@ run_suite() {
     if ! (cd "$dir" && "$vpy" -c "import wsframe, sys; print('implementation:', wsframe.implementation, wsframe.cpu_paths()); sys.exit(wsframe.implementation != '$expect')") >>"$log" 2>&1; then
         fail "$name: wsframe.implementation is not '$expect' ($(tail -1 "$log"))"; return 1
     fi
+    CONTENTS_RESULT="contents not checked (no wheel file)"
+    if [ -n "$wheel" ]; then
+        # The content check on its own first, so the summary can say it ran in full: all
+        # of tests/test_wheel_contents.py must pass and none may skip. (The suite below
+        # runs it again; it takes a second.)
+        local clog="$OUT/logs/contents-$name.log" csum
+        (cd "$dir" && WSFRAME_TEST_WHEEL="$wheel" WSFRAME_SOURCE_TREE="$SDIR" \
+            "$vpy" -m pytest tests/test_wheel_contents.py -p no:cacheprovider -rs) >"$clog" 2>&1
+        local crc=$?
+        csum="$(pytest_summary "$clog")"
+        if [ "$crc" = 0 ] && ! grep -Eq 'skipped|deselected' <<<"$csum"; then
+            CONTENTS_RESULT="contents ok ($csum)"
+        else
+            CONTENTS_RESULT="CONTENTS FAIL (${csum:-no pytest summary}; log: $clog)"
+            fail "$name: content check of $(basename "$wheel") (log: $clog)"
+        fi
+    fi
     if (cd "$dir" && WSFRAME_TEST_WHEEL="$wheel" WSFRAME_SOURCE_TREE="$SDIR" \
             "$vpy" -m pytest tests -p no:cacheprovider "${PYTEST_K[@]}" "$@") >>"$log" 2>&1; then
         SUITE_RESULT="$(pytest_summary "$log")"
@@ -168,6 +191,7 @@ new_venv() {
 # ---- 3. one binary wheel per Python ----------------------------------------------------------
 for v in "${VERSIONS[@]}"; do
     say "CPython $v"
+    t0=$SECONDS
     PY="$(python_for "$v")" || { fail "cp$v: no pyenv CPython $v under $PYENV_ROOT"; continue; }
     log="$OUT/logs/build-$v.log"; : >"$log"
     rm -rf "$OUT/raw/$v"
@@ -184,6 +208,7 @@ for v in "${VERSIONS[@]}"; do
     tag="$(basename "$raw" | cut -d- -f3)"
     wheel="$(ls -t "$OUT"/wheelhouse/wsframe-*-"$tag"-*manylinux*.whl | head -1)"
     "$T/auditwheel" show "$wheel" >>"$log" 2>&1
+    : >"$OUT/logs/isa-$v.log"
     if run "$OUT/logs/isa-$v.log" "$T/python" "$OUT/src/scripts/check_isa.py" "$wheel"; then
         isa="isa ok"
     else
@@ -197,12 +222,13 @@ for v in "${VERSIONS[@]}"; do
     fi
     SUITE_RESULT=""
     if run_suite "cp$v" "$vpy" "$wheel" c; then st="ok  "; else st="FAIL"; fi
-    [ -n "$SUITE_RESULT" ] && record "$st  $(basename "$wheel")  [$isa; implementation c]  $SUITE_RESULT"
+    [ -n "$SUITE_RESULT" ] && record "$st  $(basename "$wheel")  [$isa; $CONTENTS_RESULT; implementation c]  suite: $SUITE_RESULT  [cp$v: $(since $t0)]"
 done
 
 if [ "$QUICK" = 0 ]; then
     # ---- 4. the per-ISA objects themselves -----------------------------------------------------
     say "object scan (setup.py build_ext of the unpacked sdist)"
+    t0=$SECONDS
     log="$OUT/logs/objects.log"; : >"$log"
     OPY="$(python_for "${VERSIONS[0]}")"
     # The sdist's build requirements, upgraded to what an isolated build would get.
@@ -215,7 +241,7 @@ print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"
         if run "$log" "$T/python" "$OUT/src/scripts/check_isa.py" --self-test \
             && run "$log" "$T/python" "$OUT/src/scripts/check_isa.py" \
                 --objects-dir "$OUT/objbuild/temp" "$OUT/objbuild/temp" "$OUT/objbuild/lib"; then
-            record "ok    ISA scan: checker self-test; $(grep -c '^ok ' "$log") objects/modules, baseline outside per-ISA code"
+            record "ok    ISA scan: checker self-test; $(grep -c '^ok ' "$log") objects/modules, baseline outside per-ISA code  [$(since $t0)]"
         else
             fail "ISA scan of the objects (log: $log)"
         fi
@@ -236,13 +262,14 @@ print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"
         esac
         for v in "${VERSIONS[0]}" "${VERSIONS[${#VERSIONS[@]}-1]}"; do
             PY="$(python_for "$v")" || continue
+            t0=$SECONDS
             vpy="$(new_venv "pure-$v" "$PY")" || { fail "pure $v: venv"; continue; }
             if ! run "$OUT/logs/venv-pure-$v.log" "$vpy" -m pip install "$pure[test]"; then
                 fail "pure $v: install"; continue
             fi
             SUITE_RESULT=""
             if run_suite "pure-$v" "$vpy" "$pure" python --no-c-extensions; then st="ok  "; else st="FAIL"; fi
-            [ -n "$SUITE_RESULT" ] && record "$st  $(basename "$pure") on CPython $v  [implementation python]  $SUITE_RESULT"
+            [ -n "$SUITE_RESULT" ] && record "$st  $(basename "$pure") on CPython $v  [$CONTENTS_RESULT; implementation python]  suite: $SUITE_RESULT  [$(since $t0)]"
             [ "$v" = "${VERSIONS[0]}" ] && [ ${#VERSIONS[@]} -eq 1 ] && break
         done
     else
@@ -252,6 +279,7 @@ print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"
     # ---- 6. the sdist with no C compiler ----------------------------------------------------------
     NV="${VERSIONS[${#VERSIONS[@]}-1]}"
     say "sdist install with no C compiler (CC=false), CPython $NV"
+    t0=$SECONDS
     log="$OUT/logs/venv-nocc.log"
     if PY="$(python_for "$NV")" && vpy="$(new_venv nocc "$PY")"; then
         # --no-binary: from the sdist even if pip has a wheel cached; CC/LDSHARED=false: any
@@ -265,7 +293,7 @@ print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"
             fi
             SUITE_RESULT=""
             if run_suite nocc "$vpy" "" python --no-c-extensions; then st="ok  "; else st="FAIL"; fi
-            [ -n "$SUITE_RESULT" ] && record "$st  sdist with CC=false on CPython $NV: pure-Python install, $warned  $SUITE_RESULT"
+            [ -n "$SUITE_RESULT" ] && record "$st  sdist with CC=false on CPython $NV: pure-Python install, $warned  suite: $SUITE_RESULT  [$(since $t0)]"
         else
             fail "no-compiler install of the sdist (log: $log)"
         fi
@@ -276,6 +304,7 @@ fi
 
 say "summary ($SUMMARY)"
 ls -1 "$OUT/wheelhouse" | sed 's/^/wheel: /' | tee -a "$SUMMARY"
+record "total: $(since $START)"
 if [ "$FAILED" = 0 ]; then record "ALL OK"; else record "SOME STEPS FAILED"; fi
 exit "$FAILED"
 }

@@ -1167,6 +1167,17 @@ def integration_cases(sizes):
     except Exception as exc:
         return None, "wsframe.integrations.bench_cases() failed: %s: %s" % (
             type(exc).__name__, exc)
+    if not cases:  # say why the section is empty (e.g. websockets 15 on CPython 3.9)
+        found = []
+        for name in getattr(integ, "LIBRARIES", ()):
+            try:
+                lib = integ.get(name)
+                if lib.available():
+                    found.append("%s %s" % (name, lib.version() or "(version unknown)"))
+            except Exception:
+                continue
+        return None, "no library of a version wsframe.integrations knows is installed%s" % (
+            " (installed: %s)" % ", ".join(found) if found else "")
     return (cases, install, uninstall), None
 
 
