@@ -13,7 +13,12 @@ Where the sdist's tests live inside the package (tornado, autobahn, websocket-cl
 the installed package carries the very same files: the script checks that they are
 byte-identical to the sdist's, then runs them with ``--pyargs`` so that they import the
 installed (compiled) library. Where they live beside it (wsproto, aiohttp), they are run
-from the unpacked sdist against the installed library.
+from a copy of the unpacked sdist without the library's own source directory (aiohttp's
+sdist has ``aiohttp/`` at its top: with it, ``python -m pytest`` would import that
+uncompiled tree instead of the installed build, in the run without acceleration only,
+since the "with" run's hook imports the library before the working directory is on
+``sys.path``). Both runs record the file the library was imported from; the comparison
+fails unless both tested the same installed build.
 """
 
 import argparse
@@ -32,6 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 # name (wsframe.integrations), dist, version, where the tests are, what to run, notes
 SUITES = {
     "websockets": {
+        "module": "websockets",
         "dist": "websockets",
         "version": "17.4",
         "tests": None,
@@ -39,12 +45,14 @@ SUITES = {
         "project's repository); tests/integrations covers websockets instead",
     },
     "wsproto": {
+        "module": "wsproto",
         "dist": "wsproto",
         "version": "1.3.2",
         "tests": "sdist",
         "args": ["tests"],
     },
     "aiohttp": {
+        "module": "aiohttp",
         "dist": "aiohttp",
         "version": "3.14.5",
         "tests": "sdist",
@@ -63,6 +71,7 @@ SUITES = {
         "note": "websocket test modules only; tests needing the network are none of these",
     },
     "tornado": {
+        "module": "tornado",
         "dist": "tornado",
         "version": "6.6.1",
         "tests": "package",
@@ -78,6 +87,7 @@ SUITES = {
         "note": "websocket_test and util_test (where the masker lives)",
     },
     "autobahn": {
+        "module": "autobahn",
         "dist": "autobahn",
         "version": "26.10.2",
         "tests": "package",
@@ -90,6 +100,7 @@ SUITES = {
         "note": "autobahn.websocket and autobahn.nvx tests (WAMP is not touched)",
     },
     "websocket_client": {
+        "module": "websocket",
         "dist": "websocket-client",
         "version": "1.9.2",
         "tests": "package",
@@ -195,11 +206,27 @@ def parse_junit(path):
     return results
 
 
+def shadow_free_copy(work, sdist, module):
+    """A copy of the unpacked sdist without ``<module>/`` at its top (see the docstring)."""
+    if not os.path.isdir(os.path.join(sdist, module)):
+        return sdist
+    dest = os.path.join(work, "run", os.path.basename(sdist))
+    if not os.path.isdir(dest):
+        shutil.copytree(
+            sdist,
+            dest,
+            symlinks=True,
+            ignore=lambda d, names: [module] if os.path.samefile(d, sdist) else [],
+        )
+    return dest
+
+
 def run_suite(name, spec, cwd, out_dir, accelerated, timeout):
     tag = "with" if accelerated else "without"
     xml = os.path.join(out_dir, "%s-%s.xml" % (name, tag))
     marker = os.path.join(out_dir, "%s-%s.marker" % (name, tag))
-    for p in (xml, marker):
+    origin = os.path.join(out_dir, "%s-%s.origin" % (name, tag))
+    for p in (xml, marker, origin):
         if os.path.exists(p):
             os.remove(p)
     env = dict(os.environ)
@@ -208,6 +235,8 @@ def run_suite(name, spec, cwd, out_dir, accelerated, timeout):
         [HERE, os.path.join(ROOT, "src")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     )
     env.pop("WSFRAME_NO_INTEGRATIONS", None)
+    env["WSFRAME_SUITE_ORIGIN"] = origin
+    env["WSFRAME_SUITE_MODULE"] = spec["module"]
     if accelerated:
         env["WSFRAME_SUITE_INSTALL"] = name
         env["WSFRAME_SUITE_MARKER"] = marker
@@ -244,7 +273,18 @@ def run_suite(name, spec, cwd, out_dir, accelerated, timeout):
     if os.path.exists(marker):
         with open(marker) as f:
             hooked = [line.split() for line in f if line.strip()]
-    return {"rc": rc, "results": results, "elapsed": elapsed, "log": log_path, "hooked": hooked}
+    origins = set()
+    if os.path.exists(origin):
+        with open(origin) as f:
+            origins = {line.split(" ", 1)[1].strip() for line in f if " " in line}
+    return {
+        "rc": rc,
+        "results": results,
+        "elapsed": elapsed,
+        "log": log_path,
+        "hooked": hooked,
+        "origins": origins,
+    }
 
 
 def summary(results):
@@ -320,7 +360,7 @@ def main(argv=None):
                 continue
             cwd = args.work
         else:
-            cwd = sdist
+            cwd = shadow_free_copy(args.work, sdist, spec["module"])
         log("== %s %s: %s" % (name, spec["version"], spec.get("note", "full suite")))
         without = run_suite(name, spec, cwd, out_dir, False, args.timeout)
         with_ = run_suite(name, spec, cwd, out_dir, True, args.timeout)
@@ -347,6 +387,19 @@ def main(argv=None):
                 "   accelerated in %d process(es), wsframe %s: %s"
                 % (len(with_["hooked"]), "/".join(impls), with_["hooked"][0][3])
             )
+        origins = without["origins"] | with_["origins"]
+        if len(origins) != 1 or without["origins"] != with_["origins"]:
+            log(
+                "   FAIL: the two runs did not import the same %s: without %s, with %s"
+                % (spec["module"], sorted(without["origins"]), sorted(with_["origins"]))
+            )
+            bad.append(name)
+        else:
+            where = next(iter(origins))
+            log("   %s imported from %s (both runs)" % (spec["module"], where))
+            if os.path.realpath(args.work) in where:
+                log("   FAIL: that is the unpacked sdist, not the installed library")
+                bad.append(name)
         if not without["results"]:
             log("   FAIL: no results (see %s)" % without["log"])
             bad.append(name)
