@@ -22,6 +22,7 @@ fails unless both tested the same installed build.
 """
 
 import argparse
+import contextlib
 import filecmp
 import os
 import shutil
@@ -106,8 +107,12 @@ SUITES = {
         "tests": "package",
         "package_tests": [("websocket/tests", "websocket/tests")],
         "args": ["--pyargs", "websocket.tests"],
-        "note": "tests that need the internet (TEST_WITH_INTERNET) or a local echo "
-        "server (LOCAL_WS_SERVER_PORT) skip themselves; both stay unset",
+        # The suite's own echo server (websockets, not accelerated) on 127.0.0.1, so
+        # that its LOCAL_WS_SERVER_PORT tests (real sockets: masking on send, UTF-8
+        # validation on receive) run instead of skipping.
+        "echo_server": "websocket/tests/echo-server.py",
+        "note": "with the suite's echo server on 127.0.0.1 (LOCAL_WS_SERVER_PORT); "
+        "tests that need the internet (TEST_WITH_INTERNET) skip themselves",
     },
 }
 
@@ -221,7 +226,49 @@ def shadow_free_copy(work, sdist, module):
     return dest
 
 
-def run_suite(name, spec, cwd, out_dir, accelerated, timeout):
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def echo_server(script, out_dir, name):
+    """Run the suite's echo server (never accelerated) on a free 127.0.0.1 port."""
+    import socket
+
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("WSFRAME_SUITE_")
+    }
+    env["LOCAL_WS_SERVER_PORT"] = str(port)
+    with open(os.path.join(out_dir, "%s-echo-server.log" % name), "w") as logf:
+        proc = subprocess.Popen(
+            [sys.executable, script], env=env, stdout=logf, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("echo server %s did not start" % script)
+                    time.sleep(0.1)
+            yield {"LOCAL_WS_SERVER_PORT": str(port)}
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def run_suite(name, spec, cwd, out_dir, accelerated, timeout, extra_env=None):
     tag = "with" if accelerated else "without"
     xml = os.path.join(out_dir, "%s-%s.xml" % (name, tag))
     marker = os.path.join(out_dir, "%s-%s.marker" % (name, tag))
@@ -231,6 +278,7 @@ def run_suite(name, spec, cwd, out_dir, accelerated, timeout):
             os.remove(p)
     env = dict(os.environ)
     env.update(spec.get("env", {}))
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(
         [HERE, os.path.join(ROOT, "src")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     )
@@ -362,8 +410,14 @@ def main(argv=None):
         else:
             cwd = shadow_free_copy(args.work, sdist, spec["module"])
         log("== %s %s: %s" % (name, spec["version"], spec.get("note", "full suite")))
-        without = run_suite(name, spec, cwd, out_dir, False, args.timeout)
-        with_ = run_suite(name, spec, cwd, out_dir, True, args.timeout)
+        with contextlib.ExitStack() as stack:
+            extra_env = {}
+            if spec.get("echo_server"):
+                extra_env = stack.enter_context(
+                    echo_server(os.path.join(base, spec["echo_server"]), out_dir, name)
+                )
+            without = run_suite(name, spec, cwd, out_dir, False, args.timeout, extra_env)
+            with_ = run_suite(name, spec, cwd, out_dir, True, args.timeout, extra_env)
         s0, s1 = summary(without["results"]), summary(with_["results"])
         regressions = sorted(
             k
