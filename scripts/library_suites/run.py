@@ -117,6 +117,15 @@ SUITES = {
 }
 
 
+# --fallbacks: the libraries' compiled parts off, in both runs (sitecustomize.py blocks
+# the modules listed in WSFRAME_SUITE_BLOCK). wsproto has none.
+FALLBACK_ENV = {
+    "WSFRAME_SUITE_BLOCK": "websockets.speedups,tornado.speedups,wsaccel",
+    "AIOHTTP_NO_EXTENSIONS": "1",
+    "AUTOBAHN_USE_NVX": "0",
+}
+
+
 def log(msg):
     sys.stdout.write(msg + "\n")
     sys.stdout.flush()
@@ -359,7 +368,16 @@ def main(argv=None):
         action="store_true",
         help="skip a library not installed at its tested version instead of failing",
     )
+    parser.add_argument(
+        "--fallbacks",
+        action="store_true",
+        help="run every library on its pure-Python fallback (%s)" % " ".join(
+            "%s=%s" % kv for kv in sorted(FALLBACK_ENV.items())
+        ),
+    )
     args = parser.parse_args(argv)
+    if args.fallbacks:
+        os.environ.update(FALLBACK_ENV)
     names = args.libraries or list(SUITES)
     os.makedirs(args.work, exist_ok=True)
     out_dir = os.path.join(args.work, "results")
@@ -369,6 +387,9 @@ def main(argv=None):
     import wsframe
 
     log("wsframe implementation: %s, cpu paths: %s" % (wsframe.implementation, wsframe.cpu_paths()))
+    if args.fallbacks:
+        log("libraries on their pure-Python fallbacks: %s" % " ".join(
+            "%s=%s" % kv for kv in sorted(FALLBACK_ENV.items())))
     bad = []
     table = []
     for name in names:

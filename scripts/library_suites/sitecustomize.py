@@ -14,6 +14,12 @@ tree on sys.path, such as an unpacked sdist, must not shadow it in one run only)
 import os
 import sys
 
+# WSFRAME_SUITE_BLOCK=mod1,mod2 (both runs; run.py --fallbacks sets it): make those
+# compiled parts of the libraries unimportable, so that each library runs on its
+# pure-Python fallback (what install() replaces on a source install or PyPy).
+for _blocked in filter(None, os.environ.get("WSFRAME_SUITE_BLOCK", "").split(",")):
+    sys.modules[_blocked.strip()] = None
+
 _name = os.environ.get("WSFRAME_SUITE_INSTALL")
 if _name:
     import wsframe
