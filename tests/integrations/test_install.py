@@ -296,9 +296,16 @@ def test_bench_cases_interface():
 
 
 @pytest.mark.skipif(wsframe.implementation != "c", reason="install() needs the C extension")
-def test_websockets_and_aiohttp_only_their_pure_python_maskers(monkeypatch):
+def test_only_pure_python_maskers_of_websockets_aiohttp_tornado(monkeypatch):
     """Compiled maskers (measured not to pay) are kept; pure-Python ones are replaced."""
     cases = []
+    if wi.get("tornado").available():
+        import tornado.util
+        import tornado.websocket
+
+        cases.append(
+            ("tornado", tornado.websocket, "_websocket_mask", tornado.util._websocket_mask_python)
+        )
     if wi.get("websockets").available():
         from websockets import frames, utils
 
@@ -308,7 +315,7 @@ def test_websockets_and_aiohttp_only_their_pure_python_maskers(monkeypatch):
 
         cases.append(("aiohttp", writer, "websocket_mask", helpers._websocket_mask_python))
     if not cases:
-        pytest.skip("neither websockets nor aiohttp is installed")
+        pytest.skip("none of websockets, aiohttp, tornado is installed")
     for name, module, attr, pure in cases:
         require(name)
         integ = wi.get(name)
