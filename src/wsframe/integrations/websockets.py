@@ -3,10 +3,11 @@
 Only replaced where websockets masks in pure Python (``websockets.utils.apply_mask``, a
 big-integer XOR: no compiled ``websockets.speedups``, e.g. a source install or PyPy).
 Against its compiled masker (``websockets.speedups``, SSE2/NEON 16 bytes at a time) the
-replacement was measured not to pay: the same speed at 64 KiB (the copy into a new
-``bytes`` is bound by the cache, not by the SIMD width) and 60-130 ns slower per call
-below that (one more Python call layer), i.e. 0.88-0.94x on websockets' own receive and
-send paths (docs/integrations/websockets.md). ``install(force=True)`` replaces it anyway.
+replacement was measured not to pay: the same speed at 64 KiB (a copy into a new
+``bytes`` is bound by allocation and the cache, not by the SIMD width) and 30-40 ns
+slower per call below that (one more Python call layer): 0.88-0.96x on the thread's CPU
+time of websockets' own receive and send paths (docs/integrations/websockets.md).
+``install(force=True)`` replaces it anyway.
 
 Kept exactly as websockets does it: a new ``bytes`` is returned; anything else than a
 ``bytes``/``bytearray`` payload and a ``bytes``/``bytearray`` key of 4 bytes goes to
