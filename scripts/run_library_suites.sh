@@ -4,14 +4,18 @@
 # that passes without must pass with. See scripts/library_suites/run.py for options:
 #   scripts/run_library_suites.sh                 # all six libraries
 #   scripts/run_library_suites.sh wsproto tornado # some
-# Environment: PYTHON (default: /work/venv/bin/python if present, else python3),
+#   scripts/run_library_suites.sh --fallbacks     # each library on its pure-Python fallback
+# Environment: PYTHON (default: the active virtualenv's python, else /work/venv/bin/python
+#   if present, else python3),
 #   WSFRAME_SUITES_DIR (download/work dir, default .cache/library_suites),
 #   WSFRAME_SUITE_TIMEOUT (seconds per suite run, default 900).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 if [ -z "${PYTHON:-}" ]; then
-  if [ -x /work/venv/bin/python ]; then PYTHON=/work/venv/bin/python; else PYTHON=python3; fi
+  if [ -n "${VIRTUAL_ENV:-}" ] && [ -x "$VIRTUAL_ENV/bin/python" ]; then
+    PYTHON="$VIRTUAL_ENV/bin/python"
+  elif [ -x /work/venv/bin/python ]; then PYTHON=/work/venv/bin/python; else PYTHON=python3; fi
 fi
 cd "$root"
 exec "$PYTHON" "$here/library_suites/run.py" "$@"

@@ -13,10 +13,16 @@ Where the sdist's tests live inside the package (tornado, autobahn, websocket-cl
 the installed package carries the very same files: the script checks that they are
 byte-identical to the sdist's, then runs them with ``--pyargs`` so that they import the
 installed (compiled) library. Where they live beside it (wsproto, aiohttp), they are run
-from the unpacked sdist against the installed library.
+from a copy of the unpacked sdist without the library's own source directory (aiohttp's
+sdist has ``aiohttp/`` at its top: with it, ``python -m pytest`` would import that
+uncompiled tree instead of the installed build, in the run without acceleration only,
+since the "with" run's hook imports the library before the working directory is on
+``sys.path``). Both runs record the file the library was imported from; the comparison
+fails unless both tested the same installed build.
 """
 
 import argparse
+import contextlib
 import filecmp
 import os
 import shutil
@@ -32,6 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 # name (wsframe.integrations), dist, version, where the tests are, what to run, notes
 SUITES = {
     "websockets": {
+        "module": "websockets",
         "dist": "websockets",
         "version": "17.4",
         "tests": None,
@@ -39,12 +46,14 @@ SUITES = {
         "project's repository); tests/integrations covers websockets instead",
     },
     "wsproto": {
+        "module": "wsproto",
         "dist": "wsproto",
         "version": "1.3.2",
         "tests": "sdist",
         "args": ["tests"],
     },
     "aiohttp": {
+        "module": "aiohttp",
         "dist": "aiohttp",
         "version": "3.14.5",
         "tests": "sdist",
@@ -63,6 +72,7 @@ SUITES = {
         "note": "websocket test modules only; tests needing the network are none of these",
     },
     "tornado": {
+        "module": "tornado",
         "dist": "tornado",
         "version": "6.6.1",
         "tests": "package",
@@ -78,6 +88,7 @@ SUITES = {
         "note": "websocket_test and util_test (where the masker lives)",
     },
     "autobahn": {
+        "module": "autobahn",
         "dist": "autobahn",
         "version": "26.10.2",
         "tests": "package",
@@ -90,14 +101,28 @@ SUITES = {
         "note": "autobahn.websocket and autobahn.nvx tests (WAMP is not touched)",
     },
     "websocket_client": {
+        "module": "websocket",
         "dist": "websocket-client",
         "version": "1.9.2",
         "tests": "package",
         "package_tests": [("websocket/tests", "websocket/tests")],
         "args": ["--pyargs", "websocket.tests"],
-        "note": "tests that need the internet (TEST_WITH_INTERNET) or a local echo "
-        "server (LOCAL_WS_SERVER_PORT) skip themselves; both stay unset",
+        # The suite's own echo server (websockets, not accelerated) on 127.0.0.1, so
+        # that its LOCAL_WS_SERVER_PORT tests (real sockets: masking on send, UTF-8
+        # validation on receive) run instead of skipping.
+        "echo_server": "websocket/tests/echo-server.py",
+        "note": "with the suite's echo server on 127.0.0.1 (LOCAL_WS_SERVER_PORT); "
+        "tests that need the internet (TEST_WITH_INTERNET) skip themselves",
     },
+}
+
+
+# --fallbacks: the libraries' compiled parts off, in both runs (sitecustomize.py blocks
+# the modules listed in WSFRAME_SUITE_BLOCK). wsproto has none.
+FALLBACK_ENV = {
+    "WSFRAME_SUITE_BLOCK": "websockets.speedups,tornado.speedups,wsaccel",
+    "AIOHTTP_NO_EXTENSIONS": "1",
+    "AUTOBAHN_USE_NVX": "0",
 }
 
 
@@ -195,19 +220,80 @@ def parse_junit(path):
     return results
 
 
-def run_suite(name, spec, cwd, out_dir, accelerated, timeout):
+def shadow_free_copy(work, sdist, module):
+    """A copy of the unpacked sdist without ``<module>/`` at its top (see the docstring)."""
+    if not os.path.isdir(os.path.join(sdist, module)):
+        return sdist
+    dest = os.path.join(work, "run", os.path.basename(sdist))
+    if not os.path.isdir(dest):
+        shutil.copytree(
+            sdist,
+            dest,
+            symlinks=True,
+            ignore=lambda d, names: [module] if os.path.samefile(d, sdist) else [],
+        )
+    return dest
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def echo_server(script, out_dir, name):
+    """Run the suite's echo server (never accelerated) on a free 127.0.0.1 port."""
+    import socket
+
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("WSFRAME_SUITE_")
+    }
+    env["LOCAL_WS_SERVER_PORT"] = str(port)
+    with open(os.path.join(out_dir, "%s-echo-server.log" % name), "w") as logf:
+        proc = subprocess.Popen(
+            [sys.executable, script], env=env, stdout=logf, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("echo server %s did not start" % script)
+                    time.sleep(0.1)
+            yield {"LOCAL_WS_SERVER_PORT": str(port)}
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def run_suite(name, spec, cwd, out_dir, accelerated, timeout, extra_env=None):
     tag = "with" if accelerated else "without"
     xml = os.path.join(out_dir, "%s-%s.xml" % (name, tag))
     marker = os.path.join(out_dir, "%s-%s.marker" % (name, tag))
-    for p in (xml, marker):
+    origin = os.path.join(out_dir, "%s-%s.origin" % (name, tag))
+    for p in (xml, marker, origin):
         if os.path.exists(p):
             os.remove(p)
     env = dict(os.environ)
     env.update(spec.get("env", {}))
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(
         [HERE, os.path.join(ROOT, "src")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     )
     env.pop("WSFRAME_NO_INTEGRATIONS", None)
+    env["WSFRAME_SUITE_ORIGIN"] = origin
+    env["WSFRAME_SUITE_MODULE"] = spec["module"]
     if accelerated:
         env["WSFRAME_SUITE_INSTALL"] = name
         env["WSFRAME_SUITE_MARKER"] = marker
@@ -244,7 +330,18 @@ def run_suite(name, spec, cwd, out_dir, accelerated, timeout):
     if os.path.exists(marker):
         with open(marker) as f:
             hooked = [line.split() for line in f if line.strip()]
-    return {"rc": rc, "results": results, "elapsed": elapsed, "log": log_path, "hooked": hooked}
+    origins = set()
+    if os.path.exists(origin):
+        with open(origin) as f:
+            origins = {line.split(" ", 1)[1].strip() for line in f if " " in line}
+    return {
+        "rc": rc,
+        "results": results,
+        "elapsed": elapsed,
+        "log": log_path,
+        "hooked": hooked,
+        "origins": origins,
+    }
 
 
 def summary(results):
@@ -271,7 +368,16 @@ def main(argv=None):
         action="store_true",
         help="skip a library not installed at its tested version instead of failing",
     )
+    parser.add_argument(
+        "--fallbacks",
+        action="store_true",
+        help="run every library on its pure-Python fallback (%s)" % " ".join(
+            "%s=%s" % kv for kv in sorted(FALLBACK_ENV.items())
+        ),
+    )
     args = parser.parse_args(argv)
+    if args.fallbacks:
+        os.environ.update(FALLBACK_ENV)
     names = args.libraries or list(SUITES)
     os.makedirs(args.work, exist_ok=True)
     out_dir = os.path.join(args.work, "results")
@@ -281,6 +387,9 @@ def main(argv=None):
     import wsframe
 
     log("wsframe implementation: %s, cpu paths: %s" % (wsframe.implementation, wsframe.cpu_paths()))
+    if args.fallbacks:
+        log("libraries on their pure-Python fallbacks: %s" % " ".join(
+            "%s=%s" % kv for kv in sorted(FALLBACK_ENV.items())))
     bad = []
     table = []
     for name in names:
@@ -320,10 +429,16 @@ def main(argv=None):
                 continue
             cwd = args.work
         else:
-            cwd = sdist
+            cwd = shadow_free_copy(args.work, sdist, spec["module"])
         log("== %s %s: %s" % (name, spec["version"], spec.get("note", "full suite")))
-        without = run_suite(name, spec, cwd, out_dir, False, args.timeout)
-        with_ = run_suite(name, spec, cwd, out_dir, True, args.timeout)
+        with contextlib.ExitStack() as stack:
+            extra_env = {}
+            if spec.get("echo_server"):
+                extra_env = stack.enter_context(
+                    echo_server(os.path.join(base, spec["echo_server"]), out_dir, name)
+                )
+            without = run_suite(name, spec, cwd, out_dir, False, args.timeout, extra_env)
+            with_ = run_suite(name, spec, cwd, out_dir, True, args.timeout, extra_env)
         s0, s1 = summary(without["results"]), summary(with_["results"])
         regressions = sorted(
             k
@@ -347,6 +462,19 @@ def main(argv=None):
                 "   accelerated in %d process(es), wsframe %s: %s"
                 % (len(with_["hooked"]), "/".join(impls), with_["hooked"][0][3])
             )
+        origins = without["origins"] | with_["origins"]
+        if len(origins) != 1 or without["origins"] != with_["origins"]:
+            log(
+                "   FAIL: the two runs did not import the same %s: without %s, with %s"
+                % (spec["module"], sorted(without["origins"]), sorted(with_["origins"]))
+            )
+            bad.append(name)
+        else:
+            where = next(iter(origins))
+            log("   %s imported from %s (both runs)" % (spec["module"], where))
+            if os.path.realpath(args.work) in where:
+                log("   FAIL: that is the unpacked sdist, not the installed library")
+                bad.append(name)
         if not without["results"]:
             log("   FAIL: no results (see %s)" % without["log"])
             bad.append(name)

@@ -293,3 +293,49 @@ def test_bench_cases_interface():
         result = cases[0].compare(min_time=0.01, repeat=1)
         assert set(result) == {"with", "without", "speedup"}
         assert result["with"] > 0 and result["without"] > 0
+
+
+@pytest.mark.skipif(wsframe.implementation != "c", reason="install() needs the C extension")
+def test_only_pure_python_maskers_of_websockets_aiohttp_tornado(monkeypatch):
+    """Compiled maskers (measured not to pay) are kept; pure-Python ones are replaced."""
+    cases = []
+    if wi.get("tornado").available():
+        import tornado.util
+        import tornado.websocket
+
+        cases.append(
+            ("tornado", tornado.websocket, "_websocket_mask", tornado.util._websocket_mask_python)
+        )
+    if wi.get("websockets").available():
+        from websockets import frames, utils
+
+        cases.append(("websockets", frames, "apply_mask", utils.apply_mask))
+    if wi.get("aiohttp").available():
+        from aiohttp._websocket import helpers, writer
+
+        cases.append(("aiohttp", writer, "websocket_mask", helpers._websocket_mask_python))
+    if not cases:
+        pytest.skip("none of websockets, aiohttp, tornado is installed")
+    for name, module, attr, pure in cases:
+        require(name)
+        integ = wi.get(name)
+        integ.uninstall()
+        compiled = getattr(module, attr) is not pure
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            replaced = integ.install()
+        try:
+            if compiled:
+                assert "%s.%s" % (module.__name__, attr) not in replaced
+        finally:
+            integ.uninstall()
+        monkeypatch.setattr(module, attr, pure)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            replaced = integ.install()
+        try:
+            assert "%s.%s" % (module.__name__, attr) in replaced
+            assert getattr(module, attr).__wrapped__ is pure
+        finally:
+            integ.uninstall()
+        assert getattr(module, attr) is pure
