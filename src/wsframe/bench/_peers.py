@@ -38,6 +38,7 @@ PEERS = (
     ("wsaccel", "wsaccel"),
     ("autobahn", "autobahn"),
     ("picows", "picows"),
+    ("websocket_client", "websocket-client"),
 )
 
 BIG_LIMIT = 1 << 26  # 64 MiB: message and frame limits given to every decoder alike
