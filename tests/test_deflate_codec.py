@@ -328,3 +328,72 @@ def test_duck_typed_extension(impl, sender):
     assert [e.data for e in decoder.feed(encoder.text(text) + encoder.text("tiny"))] == [text, "tiny"]
     assert send.calls["deflate"] == 1
     assert receive.calls["inflate"] == 1
+
+
+# --- the result does not depend on how the stream is read (fuzz/findings, rule 3) -----
+
+
+def outcome(impl, role, pmd_options, pieces, **decoder_options):
+    """Events (type, opcode, data, fin) and error (code, reason) of a fresh decoder fed
+    ``pieces``."""
+    pmd = PerMessageDeflate(role, **pmd_options)
+    decoder = impl.FrameDecoder(role, extensions=[pmd], **decoder_options)
+    events = []
+    for piece in pieces:
+        try:
+            events += decoder.feed(piece)
+        except ProtocolError as exc:
+            events += exc.events
+            return [(type(e).__name__, int(e.opcode), e.data, e.fin) for e in events], (
+                exc.code,
+                exc.reason,
+            )
+    return [(type(e).__name__, int(e.opcode), e.data, e.fin) for e in events], None
+
+
+def every_reading(stream):
+    """The stream whole, cut once at every point, and byte by byte."""
+    yield [stream]
+    for cut in range(1, len(stream)):
+        yield [stream[:cut], stream[cut:]]
+    yield [stream[i : i + 1] for i in range(len(stream))]
+
+
+def assert_split_independent(impl, role, pmd_options, stream, **decoder_options):
+    whole = outcome(impl, role, pmd_options, [stream], **decoder_options)
+    for pieces in every_reading(stream):
+        got = outcome(impl, role, pmd_options, pieces, **decoder_options)
+        assert got == whole, [len(p) for p in pieces]
+    return whole
+
+
+# fuzz/corpus/finding-bfinal-budget: three complete DEFLATE streams ("abc", BFINAL)
+# in one 15-byte compressed binary message from the server.
+BFINAL_BUDGET = bytes.fromhex("c20f" + "4b4c4a0600" * 3)
+
+
+def test_bfinal_budget_is_per_message_not_per_read(impl):
+    events, error = assert_split_independent(
+        impl, "client", {"server_max_window_bits": 15}, BFINAL_BUDGET
+    )
+    # the second restart comes 10 bytes into the message: it needs 1 KiB before it
+    assert events == []
+    assert error == (1007, error[1]) and "BFINAL" in error[1]
+
+
+def test_bfinal_budget_grows_with_the_message_bytes_before_a_restart(impl):
+    stored = b"\x00" + (2000).to_bytes(2, "little") + (0xFFFF ^ 2000).to_bytes(2, "little")
+    stored += b"a" * 2000
+    empty_final = bytes.fromhex("0300")
+    # a stored block, then its stream ends (restart 1, at 2,007 bytes), then two more
+    # empty streams: restart 2 at 2,009 bytes is allowed (1 + 2009 // 1024 = 2), 3 is not
+    ok = stored + empty_final
+    events, error = assert_split_independent(
+        impl, "client", {}, server_frame(Opcode.BINARY, ok + empty_final, rsv=RSV1)
+    )
+    assert error is None and events == [("Frame", 2, b"a" * 2000, True)]
+    events, error = assert_split_independent(
+        impl, "client", {}, server_frame(Opcode.BINARY, ok + empty_final * 2, rsv=RSV1)
+    )
+    assert error[0] == 1007 and "BFINAL" in error[1]
+

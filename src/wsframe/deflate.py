@@ -54,7 +54,8 @@ Decompression bombs
 A peer may end a DEFLATE stream (BFINAL=1) inside a message (RFC 7692 section
 7.2.3.4): the inflater is then restarted with the window it had, so context takeover
 still holds; such restarts are limited to one per KiB of input so they cannot be used
-to burn CPU.
+to burn CPU: the k-th restart of a message needs k - 1 KiB of the message before the end
+of its stream (a rule on the message's bytes, not on how they were read).
 """
 
 from __future__ import annotations
@@ -266,6 +267,7 @@ class PerMessageDeflate:
         self._history_size = 0
         self._msg_in = 0  # compressed bytes of the current incoming message
         self._msg_out = 0  # inflated bytes of the current incoming message
+        self._msg_restarts = 0  # inflater restarts (BFINAL) in the current incoming message
         self._fresh = False  # the inflater was restarted after a BFINAL, fed nothing since
 
     def __repr__(self) -> str:
@@ -302,6 +304,10 @@ class PerMessageDeflate:
         if d is None:
             d = self._inflater = self._inflate_backend.decompressobj(self._remote_bits)
         size = len(data)
+        # Offset in the message (its payload, then the tail) of the end of the input fed
+        # so far: a restart is judged by where its stream ends, not by how much has
+        # arrived, so the decision does not depend on how the message was read.
+        end = self._msg_in
         self._msg_in += size
         limit = (max(max_out, 0) if max_out is not None else 1 << 62) + 1
         ratio_hit = False
@@ -310,7 +316,6 @@ class PerMessageDeflate:
             if allowed + 1 < limit:
                 limit = allowed + 1
                 ratio_hit = True
-        restarts = 1 + size // _RESTART_COST
         if not fin:
             inputs: tuple = (data,)
         elif size < _JOIN_TAIL_BELOW:
@@ -326,6 +331,7 @@ class PerMessageDeflate:
                     # The stream ended (BFINAL) exactly at the end of the message: it is
                     # complete, and the tail would start a stored block never finished.
                     break
+                end += len(buf)
                 while buf:
                     self._fresh = False
                     out = d.decompress(buf, limit - produced)
@@ -339,10 +345,12 @@ class PerMessageDeflate:
                         break  # all input consumed (the output was not full)
                     # A BFINAL block ended the DEFLATE stream inside the message: go on
                     # with a new stream that sees the same window (RFC 7692 7.2.3.4).
-                    restarts -= 1
-                    if restarts < 0:
-                        raise ValueError("too many DEFLATE stream ends (BFINAL) in a message")
+                    # The k-th restart of a message needs (k - 1) KiB of the message
+                    # before the end of its stream.
                     buf = d.unused_data
+                    if self._msg_restarts > (end - len(buf)) // _RESTART_COST:
+                        raise ValueError("too many DEFLATE stream ends (BFINAL) in a message")
+                    self._msg_restarts += 1
                     history = b"".join(self._history)[-self._window :]
                     d = self._inflater = self._inflate_backend.decompressobj(
                         self._remote_bits, history
@@ -370,7 +378,7 @@ class PerMessageDeflate:
             self._fresh = False
             self._clear_history()
         if fin:
-            self._msg_in = self._msg_out = 0
+            self._msg_in = self._msg_out = self._msg_restarts = 0
             if self._remote_reset:
                 self._inflater = None
                 self._fresh = False
@@ -432,7 +440,7 @@ class PerMessageDeflate:
         self._deflater = None
         self._fresh = False
         self._clear_history()
-        self._msg_in = self._msg_out = 0
+        self._msg_in = self._msg_out = self._msg_restarts = 0
 
 
 # ---------------------------------------------------------------------------------------
