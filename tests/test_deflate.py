@@ -675,6 +675,27 @@ def test_bfinal_restarts_are_bounded(backend):
         pmd.inflate(empty_final * 2 + stored, True, MiB)
 
 
+
+@pytest.mark.parametrize("step", [None, 1, 7, 500])
+def test_bfinal_restart_sees_the_agreed_window(backend, step):
+    """We inflate with 15 bits whatever the peer's window, but a stream restarted after
+    BFINAL gets the agreed window (here 512 bytes) as its dictionary: a reference behind
+    it fails, one within it passes, however the message is read."""
+    rng = random.Random(9)
+    first = bytes(rng.choice(b"0123456789abcdef") for _ in range(2000))
+    for target, ok in ((first[:40], False), (first[-400:-360], True)):
+        pmd = PerMessageDeflate("client", server_max_window_bits=9, backend=backend)
+        c = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=first)
+        payload = final_stream(first) + c.compress(target) + c.flush(zlib.Z_SYNC_FLUSH)[:-4]
+        assert len(payload) < 1200  # the 40 bytes are a copy
+        try:
+            out = inflate_message(pmd, [payload], split=step)
+        except zlib.error:  # "too far back" (zlib), "invalid lookback distance" (ISA-L)
+            assert not ok
+        else:
+            assert ok and out == first + target
+
+
 @pytest.mark.parametrize("step", [1, 3, 700])
 def test_bfinal_restarts_count_per_message_in_any_reads(backend, step):
     stored = b"\x00" + (2000).to_bytes(2, "little") + (0xFFFF ^ 2000).to_bytes(2, "little")

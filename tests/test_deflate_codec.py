@@ -397,3 +397,42 @@ def test_bfinal_budget_grows_with_the_message_bytes_before_a_restart(impl):
     )
     assert error[0] == 1007 and "BFINAL" in error[1]
 
+
+# fuzz/corpus/finding-window-too-far: a masked compressed text frame (declaring 65
+# bytes, 26 sent) whose DEFLATE data refers farther back than the agreed 256-byte window.
+WINDOW_TOO_FAR = bytes.fromhex(
+    "c1c1c18a8a8633c127c1c1c1c1c12ec1c1c1c1c1c1c10000000000090000003d"
+)
+
+
+def test_window_too_far_reproducer(impl):
+    options = {"client_no_context_takeover": True, "client_max_window_bits": 8, "max_ratio": 100}
+    events, error = assert_split_independent(impl, "server", options, WINDOW_TOO_FAR)
+    assert (events, error) == ([], None)  # accepted, however read (the frame is unfinished)
+
+
+@pytest.mark.parametrize("bits", [8, 9, 10, 12])
+def test_reference_beyond_the_agreed_window_is_accepted_however_read(impl, bits):
+    """The peer agreed to a 2**bits window and refers 2**bits + 1000 bytes back anyway:
+    we inflate with 15 bits, so this is accepted in every reading (an inflater with the
+    agreed window refused it only when the reference crossed a read boundary)."""
+    rng = random.Random(bits)
+    head = bytes(rng.choice(b"0123456789abcdef") for _ in range((1 << bits) + 1000))
+    data = head + head[:40] + b"end"
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = (c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    # the stream does refer beyond the window: the agreed window refuses it across reads
+    d = zlib.decompressobj(-bits)
+    d.decompress(payload[:-40])
+    with pytest.raises(zlib.error, match="too far back"):
+        d.decompress(payload[-40:] + b"\x00\x00\xff\xff")
+    stream = server_frame(Opcode.BINARY, payload, rsv=RSV1)
+    options = {"server_max_window_bits": bits}
+    whole = outcome(impl, "client", options, [stream])
+    assert whole == ([("Frame", 2, data, True)], None)
+    # every 2-way split of a 2-4 KiB stream would be slow on both implementations: cut
+    # every 37 bytes and at each of the last 80 (the far reference is near the end)
+    cuts = list(range(1, len(stream), 37)) + list(range(len(stream) - 80, len(stream)))
+    for cut in cuts:
+        assert outcome(impl, "client", options, [stream[:cut], stream[cut:]]) == whole, cut
+    assert outcome(impl, "client", options, [stream[i : i + 1] for i in range(len(stream))]) == whole

@@ -25,8 +25,19 @@ Window bits 8
     uses its whole window (a distance of up to 512 with ``wbits=9``), so when our side
     must use 8 the compressor of that connection is zlib-ng (or zlib), whatever the
     backend. The tests check the distances with a strict inflater for every backend and
-    window. Inflating with a window of 8 is supported by every backend as is; we
-    allocate the agreed window, not more.
+    window.
+
+Window bits of the peer
+    We inflate with a 15-bit window whatever window the peer agreed to use. A raw
+    DEFLATE stream does not encode its window, so every stream that keeps to the
+    agreement inflates exactly as with the agreed window. zlib cannot enforce a smaller
+    window anyway: it checks a distance only against the output of *earlier*
+    ``decompress()`` calls, so with the agreed window a reference beyond it was accepted
+    or refused depending on how the message happened to be read. With 15 bits, any
+    reference back into what the stream has inflated so far is accepted, however the
+    message is read (and, after a BFINAL restart, into the agreed window given to the new
+    stream as its dictionary). Cost: up to 32 KiB of inflater window per connection with
+    the peer's context takeover, instead of ``2**bits`` (docs/deflate.md).
 
 Threshold (default 128 bytes)
     Below it a message is sent uncompressed (RSV1 clear). Measured on JSON-like text, a
@@ -92,6 +103,8 @@ _TAIL = b"\x00\x00\xff\xff"
 _WINDOW_RE = re.compile(r"8|9|1[0-5]")  # RFC 7692 7.1.2: no leading zeros
 # At most this many bytes of input per DEFLATE stream restart (BFINAL inside a message).
 _RESTART_COST = 1024
+# The inflater's window, whatever the peer's agreed window (see "Window bits" above).
+_INFLATE_BITS = 15
 # On the last piece of a message, payloads shorter than this are joined to the tail.
 _JOIN_TAIL_BELOW = 4096
 
@@ -257,7 +270,8 @@ class PerMessageDeflate:
         #: with a window of 8 on our side).
         self.deflate_backend = deflate_backend.name
         self._local_bits = local_bits
-        self._remote_bits = remote_bits
+        # The peer's agreed window: what is kept of the inflated output to restart the
+        # inflater after a BFINAL block (the inflater itself always has 15 bits).
         self._window = 1 << remote_bits
         self._inflater: Any = None
         self._deflater: Any = None
@@ -302,7 +316,7 @@ class PerMessageDeflate:
         """
         d = self._inflater
         if d is None:
-            d = self._inflater = self._inflate_backend.decompressobj(self._remote_bits)
+            d = self._inflater = self._inflate_backend.decompressobj(_INFLATE_BITS)
         size = len(data)
         # Offset in the message (its payload, then the tail) of the end of the input fed
         # so far: a restart is judged by where its stream ends, not by how much has
@@ -353,7 +367,7 @@ class PerMessageDeflate:
                     self._msg_restarts += 1
                     history = b"".join(self._history)[-self._window :]
                     d = self._inflater = self._inflate_backend.decompressobj(
-                        self._remote_bits, history
+                        _INFLATE_BITS, history
                     )
                     self._fresh = True
                     if buf == _TAIL and fin:
