@@ -436,3 +436,32 @@ def test_reference_beyond_the_agreed_window_is_accepted_however_read(impl, bits)
     for cut in cuts:
         assert outcome(impl, "client", options, [stream[:cut], stream[cut:]]) == whole, cut
     assert outcome(impl, "client", options, [stream[i : i + 1] for i in range(len(stream))]) == whole
+
+
+def ratio_prefix_payload(zeros):
+    """A compressed message whose first ~120 bytes inflate to ``zeros`` zero bytes
+    (ratio ~900) and whose 1,500 bytes after them hardly compress: under 100 times its
+    size as a whole, far over it in its first bytes."""
+    rng = random.Random(5)
+    noise = bytes(rng.getrandbits(8) for _ in range(1500))
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = c.compress(bytes(zeros)) + c.flush(zlib.Z_SYNC_FLUSH)
+    tail = c.compress(noise) + c.flush(zlib.Z_SYNC_FLUSH)
+    return (head + tail)[:-4], bytes(zeros) + noise
+
+
+@pytest.mark.parametrize("zeros, ok", [(100_000, True), (110_000, False)])
+def test_max_ratio_does_not_depend_on_the_reads(impl, zeros, ok):
+    """fuzz/corpus/finding-ratio-prefix (100,000 zeros): max_ratio used to be computed on
+    the compressed bytes received so far, so this message passed in one read and failed
+    (1009) when its first bytes came alone. It is now checked at every KiB of the
+    compressed message: output(first x bytes) <= 100 * x rounded up to a KiB (or 64 KiB),
+    whatever the reads: 100,000 zeros from the first KiB pass, 110,000 fail."""
+    payload, data = ratio_prefix_payload(zeros)
+    assert len(payload) < 1700
+    stream = client_frame(Opcode.BINARY, payload, rsv=RSV1)
+    events, error = assert_split_independent(impl, "server", {"max_ratio": 100}, stream)
+    if ok:
+        assert (events, error) == ([("Frame", 2, data, True)], None)
+    else:
+        assert events == [] and error[0] == 1009 and "100 times" in error[1]

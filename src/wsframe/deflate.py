@@ -60,7 +60,8 @@ Decompression bombs
     :meth:`PerMessageDeflate.inflate` never produces more than ``max_out + 1`` bytes per
     call (``max_length`` of zlib's ``decompress``), so memory stays a small multiple of
     the message limit whatever the ratio; ``max_ratio`` optionally fails a message whose
-    inflated size exceeds that many times its compressed size (past the first 64 KiB).
+    inflated size exceeds that many times its compressed size (past the first 64 KiB),
+    checked at every KiB of the compressed message, whatever the reads.
 
 A peer may end a DEFLATE stream (BFINAL=1) inside a message (RFC 7692 section
 7.2.3.4): the inflater is then restarted with the window it had, so context takeover
@@ -105,6 +106,8 @@ _WINDOW_RE = re.compile(r"8|9|1[0-5]")  # RFC 7692 7.1.2: no leading zeros
 _RESTART_COST = 1024
 # The inflater's window, whatever the peer's agreed window (see "Window bits" above).
 _INFLATE_BITS = 15
+# max_ratio is checked at every this many bytes of a message's compressed payload.
+_RATIO_GRAIN = 1024
 # On the last piece of a message, payloads shorter than this are joined to the tail.
 _JOIN_TAIL_BELOW = 4096
 
@@ -321,26 +324,27 @@ class PerMessageDeflate:
         # Offset in the message (its payload, then the tail) of the end of the input fed
         # so far: a restart is judged by where its stream ends, not by how much has
         # arrived, so the decision does not depend on how the message was read.
-        end = self._msg_in
+        start = end = self._msg_in
         self._msg_in += size
-        limit = (max(max_out, 0) if max_out is not None else 1 << 62) + 1
-        ratio_hit = False
-        if self.max_ratio is not None:
-            allowed = max(int(self.max_ratio * self._msg_in), RATIO_FLOOR) - self._msg_out
-            if allowed + 1 < limit:
-                limit = allowed + 1
-                ratio_hit = True
-        if not fin:
-            inputs: tuple = (data,)
-        elif size < _JOIN_TAIL_BELOW:
-            # One call instead of two: copying a small payload is cheaper.
-            inputs = (b"".join((data, _TAIL)),)
+        cap = (max(max_out, 0) if max_out is not None else 1 << 62) + 1
+        # (input, output limit for the call's output so far, whether that limit is the
+        # ratio's, whether the input ends with the tail)
+        if self.max_ratio is None:
+            if not fin:
+                inputs: list = [(data, cap, False, False)]
+            elif size < _JOIN_TAIL_BELOW:
+                # One call instead of two: copying a small payload is cheaper.
+                inputs = [(b"".join((data, _TAIL)), cap, False, True)]
+            else:
+                inputs = [(data, cap, False, False), (_TAIL, cap, False, False)]
         else:
-            inputs = (data, _TAIL)
+            inputs = self._ratio_slices(data, start, fin, cap)
         pieces = []
         produced = 0
+        hit = None  # the input whose output limit was reached
         try:
-            for buf in inputs:
+            for item in inputs:
+                buf, limit, _, joined = item
                 if buf is _TAIL and self._fresh:
                     # The stream ended (BFINAL) exactly at the end of the message: it is
                     # complete, and the tail would start a stored block never finished.
@@ -370,9 +374,13 @@ class PerMessageDeflate:
                         _INFLATE_BITS, history
                     )
                     self._fresh = True
-                    if buf == _TAIL and fin:
-                        break  # as above, with the tail joined to the payload
+                    if joined and len(buf) == len(_TAIL):
+                        # As above, with the tail joined to the payload: what is left is
+                        # the tail itself (payload bytes after the stream end are fed on,
+                        # as they are when the tail comes separately).
+                        break
                 if produced >= limit:
+                    hit = item
                     break
         except self._inflate_backend.error as exc:
             self._inflater = None
@@ -381,8 +389,8 @@ class PerMessageDeflate:
                 raise
             raise zlib.error(str(exc)) from exc
         self._msg_out += produced
-        if produced >= limit:
-            if ratio_hit and (max_out is None or produced <= max_out):
+        if hit is not None:
+            if hit[2] and (max_out is None or produced <= max_out):
                 raise ProtocolError(
                     1009,
                     "compressed message inflates more than %g times its size" % self.max_ratio,
@@ -400,6 +408,46 @@ class PerMessageDeflate:
         if len(pieces) == 1:
             return pieces[0]
         return b"".join(pieces)
+
+    def _ratio_slices(self, data, start: int, fin: bool, cap: int) -> list:
+        """``inflate``'s inputs under ``max_ratio``: ``data`` (at ``start`` in the
+        message) cut where the message offset is a multiple of _RATIO_GRAIN, each piece
+        allowed the output of the grain boundary at or after its end.
+
+        The output inflated from the first x compressed bytes is limited to
+        ``max(max_ratio * ceil(x / grain) * grain, RATIO_FLOOR)`` at the end of every read
+        and at every grain boundary; since every reading of the message cuts it at the
+        same boundaries, a message fails the ratio in one reading exactly when it does
+        in every other (a limit computed on the bytes received so far would fail a
+        message whose first bytes inflate far more than its last ones only when those
+        come in a later read).
+        """
+        ratio = self.max_ratio
+        base = self._msg_out
+        grain = _RATIO_GRAIN
+        stop = start + len(data)
+        inputs = []
+
+        def limits(boundary):
+            allowed = max(int(ratio * boundary), RATIO_FLOOR) - base
+            if allowed + 1 < cap:
+                return allowed + 1, True
+            return cap, False
+
+        pos = start
+        while pos < stop:
+            boundary = (pos // grain + 1) * grain
+            cut = min(boundary, stop)
+            piece = data[pos - start : cut - start]
+            if fin and cut == stop:
+                piece = b"".join((piece, _TAIL))
+            limit, by_ratio = limits(-(-cut // grain) * grain)
+            inputs.append((piece, limit, by_ratio, fin and cut == stop))
+            pos = cut
+        if fin and not inputs:
+            limit, by_ratio = limits(-(-stop // grain) * grain)
+            inputs.append((_TAIL, limit, by_ratio, True))
+        return inputs
 
     def _remember(self, out: bytes) -> None:
         window = self._window
