@@ -230,7 +230,8 @@ KNOWN = {}
 IGNORED = [n for n in os.environ.get("WSFRAME_FUZZ_IGNORE", "").split(",") if n]
 for _name in IGNORED:
     if _name not in KNOWN:
-        sys.exit("WSFRAME_FUZZ_IGNORE: unknown finding %r (open: %s)" % (_name, ", ".join(KNOWN) or "none"))
+        sys.exit("WSFRAME_FUZZ_IGNORE: unknown finding %r (open: %s)"
+                 % (_name, ", ".join(KNOWN) or "none"))
 
 
 def flatten(trace, error, deflated):

@@ -104,7 +104,7 @@ _TAIL = b"\x00\x00\xff\xff"
 _WINDOW_RE = re.compile(r"8|9|1[0-5]")  # RFC 7692 7.1.2: no leading zeros
 # At most this many bytes of input per DEFLATE stream restart (BFINAL inside a message).
 _RESTART_COST = 1024
-# The inflater's window, whatever the peer's agreed window (see "Window bits" above).
+# The inflater's window, whatever the peer's agreed window (see "Window bits of the peer").
 _INFLATE_BITS = 15
 # max_ratio is checked at every this many bytes of a message's compressed payload.
 _RATIO_GRAIN = 1024
