@@ -660,14 +660,58 @@ def test_bfinal_restarts_are_bounded(backend):
     empty_final = bytes.fromhex("0300")  # an empty fixed-Huffman block with BFINAL
     with pytest.raises(ValueError, match="BFINAL"):
         pmd.inflate(empty_final * 600, True, MiB)
-    # one restart per KiB of input is allowed
+    # one restart per KiB of the message before the end of the restarting stream
     stored = b"\x00" + (2000).to_bytes(2, "little") + (0xFFFF ^ 2000).to_bytes(2, "little")
     stored += b"a" * 2000
     pmd = PerMessageDeflate("client", backend=backend)
-    assert pmd.inflate(empty_final * 2 + stored, True, MiB) == b"a" * 2000
+    assert pmd.inflate(stored + empty_final * 2, True, MiB) == b"a" * 2000
     pmd = PerMessageDeflate("client", backend=backend)
     with pytest.raises(ValueError, match="BFINAL"):
-        pmd.inflate(empty_final * 3 + stored, True, MiB)
+        pmd.inflate(stored + empty_final * 3, True, MiB)
+    # the input after a restart does not pay for it, whether it is in the same read
+    # (it used to: the budget was per call) or not
+    pmd = PerMessageDeflate("client", backend=backend)
+    with pytest.raises(ValueError, match="BFINAL"):
+        pmd.inflate(empty_final * 2 + stored, True, MiB)
+
+
+
+@pytest.mark.parametrize("step", [None, 1, 7, 500])
+def test_bfinal_restart_sees_the_agreed_window(backend, step):
+    """We inflate with 15 bits whatever the peer's window, but a stream restarted after
+    BFINAL gets the agreed window (here 512 bytes) as its dictionary: a reference behind
+    it fails, one within it passes, however the message is read."""
+    rng = random.Random(9)
+    first = bytes(rng.choice(b"0123456789abcdef") for _ in range(2000))
+    for target, ok in ((first[:40], False), (first[-400:-360], True)):
+        pmd = PerMessageDeflate("client", server_max_window_bits=9, backend=backend)
+        c = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=first)
+        payload = final_stream(first) + c.compress(target) + c.flush(zlib.Z_SYNC_FLUSH)[:-4]
+        assert len(payload) < 1200  # the 40 bytes are a copy
+        try:
+            out = inflate_message(pmd, [payload], split=step)
+        except zlib.error:  # "too far back" (zlib), "invalid lookback distance" (ISA-L)
+            assert not ok
+        else:
+            assert ok and out == first + target
+
+
+@pytest.mark.parametrize("step", [1, 3, 700])
+def test_bfinal_restarts_count_per_message_in_any_reads(backend, step):
+    stored = b"\x00" + (2000).to_bytes(2, "little") + (0xFFFF ^ 2000).to_bytes(2, "little")
+    stored += b"a" * 2000
+    empty_final = bytes.fromhex("0300")
+    for payload, ok in ((stored + empty_final * 2, True), (stored + empty_final * 3, False)):
+        pmd = PerMessageDeflate("client", backend=backend)
+        pieces = [payload[i : i + step] for i in range(0, len(payload), step)]
+        try:
+            out = b"".join(pmd.inflate(p, i == len(pieces) - 1, MiB) for i, p in enumerate(pieces))
+        except ValueError as exc:
+            assert not ok and "BFINAL" in str(exc)
+        else:
+            assert ok and out == b"a" * 2000
+            # the count starts again with the next message (a BFINAL right at its start)
+            assert pmd.inflate(final_stream(b"Hello"), True, MiB) == b"Hello"
 
 
 # --- robustness (hypothesis) -----------------------------------------------------------

@@ -328,3 +328,141 @@ def test_duck_typed_extension(impl, sender):
     assert [e.data for e in decoder.feed(encoder.text(text) + encoder.text("tiny"))] == [text, "tiny"]
     assert send.calls["deflate"] == 1
     assert receive.calls["inflate"] == 1
+
+
+# --- the result does not depend on how the stream is read (fuzz/findings, rule 3) -----
+
+
+def outcome(impl, role, pmd_options, pieces, **decoder_options):
+    """Events (type, opcode, data, fin) and error (code, reason) of a fresh decoder fed
+    ``pieces``."""
+    pmd = PerMessageDeflate(role, **pmd_options)
+    decoder = impl.FrameDecoder(role, extensions=[pmd], **decoder_options)
+    events = []
+    for piece in pieces:
+        try:
+            events += decoder.feed(piece)
+        except ProtocolError as exc:
+            events += exc.events
+            return [(type(e).__name__, int(e.opcode), e.data, e.fin) for e in events], (
+                exc.code,
+                exc.reason,
+            )
+    return [(type(e).__name__, int(e.opcode), e.data, e.fin) for e in events], None
+
+
+def every_reading(stream):
+    """The stream whole, cut once at every point, and byte by byte."""
+    yield [stream]
+    for cut in range(1, len(stream)):
+        yield [stream[:cut], stream[cut:]]
+    yield [stream[i : i + 1] for i in range(len(stream))]
+
+
+def assert_split_independent(impl, role, pmd_options, stream, **decoder_options):
+    whole = outcome(impl, role, pmd_options, [stream], **decoder_options)
+    for pieces in every_reading(stream):
+        got = outcome(impl, role, pmd_options, pieces, **decoder_options)
+        assert got == whole, [len(p) for p in pieces]
+    return whole
+
+
+# fuzz/corpus/finding-bfinal-budget: three complete DEFLATE streams ("abc", BFINAL)
+# in one 15-byte compressed binary message from the server.
+BFINAL_BUDGET = bytes.fromhex("c20f" + "4b4c4a0600" * 3)
+
+
+def test_bfinal_budget_is_per_message_not_per_read(impl):
+    events, error = assert_split_independent(
+        impl, "client", {"server_max_window_bits": 15}, BFINAL_BUDGET
+    )
+    # the second restart comes 10 bytes into the message: it needs 1 KiB before it
+    assert events == []
+    assert error == (1007, error[1]) and "BFINAL" in error[1]
+
+
+def test_bfinal_budget_grows_with_the_message_bytes_before_a_restart(impl):
+    stored = b"\x00" + (2000).to_bytes(2, "little") + (0xFFFF ^ 2000).to_bytes(2, "little")
+    stored += b"a" * 2000
+    empty_final = bytes.fromhex("0300")
+    # a stored block, then its stream ends (restart 1, at 2,007 bytes), then two more
+    # empty streams: restart 2 at 2,009 bytes is allowed (1 + 2009 // 1024 = 2), 3 is not
+    ok = stored + empty_final
+    events, error = assert_split_independent(
+        impl, "client", {}, server_frame(Opcode.BINARY, ok + empty_final, rsv=RSV1)
+    )
+    assert error is None and events == [("Frame", 2, b"a" * 2000, True)]
+    events, error = assert_split_independent(
+        impl, "client", {}, server_frame(Opcode.BINARY, ok + empty_final * 2, rsv=RSV1)
+    )
+    assert error[0] == 1007 and "BFINAL" in error[1]
+
+
+# fuzz/corpus/finding-window-too-far: a masked compressed text frame (declaring 65
+# bytes, 26 sent) whose DEFLATE data refers farther back than the agreed 256-byte window.
+WINDOW_TOO_FAR = bytes.fromhex(
+    "c1c1c18a8a8633c127c1c1c1c1c12ec1c1c1c1c1c1c10000000000090000003d"
+)
+
+
+def test_window_too_far_reproducer(impl):
+    options = {"client_no_context_takeover": True, "client_max_window_bits": 8, "max_ratio": 100}
+    events, error = assert_split_independent(impl, "server", options, WINDOW_TOO_FAR)
+    assert (events, error) == ([], None)  # accepted, however read (the frame is unfinished)
+
+
+@pytest.mark.parametrize("bits", [8, 9, 10, 12])
+def test_reference_beyond_the_agreed_window_is_accepted_however_read(impl, bits):
+    """The peer agreed to a 2**bits window and refers 2**bits + 1000 bytes back anyway:
+    we inflate with 15 bits, so this is accepted in every reading (an inflater with the
+    agreed window refused it only when the reference crossed a read boundary)."""
+    rng = random.Random(bits)
+    head = bytes(rng.choice(b"0123456789abcdef") for _ in range((1 << bits) + 1000))
+    data = head + head[:40] + b"end"
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = (c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    # the stream does refer beyond the window: the agreed window refuses it across reads
+    d = zlib.decompressobj(-bits)
+    d.decompress(payload[:-40])
+    with pytest.raises(zlib.error, match="too far back"):
+        d.decompress(payload[-40:] + b"\x00\x00\xff\xff")
+    stream = server_frame(Opcode.BINARY, payload, rsv=RSV1)
+    options = {"server_max_window_bits": bits}
+    whole = outcome(impl, "client", options, [stream])
+    assert whole == ([("Frame", 2, data, True)], None)
+    # every 2-way split of a 2-4 KiB stream would be slow on both implementations: cut
+    # every 37 bytes and at each of the last 80 (the far reference is near the end)
+    cuts = list(range(1, len(stream), 37)) + list(range(len(stream) - 80, len(stream)))
+    for cut in cuts:
+        assert outcome(impl, "client", options, [stream[:cut], stream[cut:]]) == whole, cut
+    dribbled = [stream[i : i + 1] for i in range(len(stream))]
+    assert outcome(impl, "client", options, dribbled) == whole
+
+
+def ratio_prefix_payload(zeros):
+    """A compressed message whose first ~120 bytes inflate to ``zeros`` zero bytes
+    (ratio ~900) and whose 1,500 bytes after them hardly compress: under 100 times its
+    size as a whole, far over it in its first bytes."""
+    rng = random.Random(5)
+    noise = bytes(rng.getrandbits(8) for _ in range(1500))
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = c.compress(bytes(zeros)) + c.flush(zlib.Z_SYNC_FLUSH)
+    tail = c.compress(noise) + c.flush(zlib.Z_SYNC_FLUSH)
+    return (head + tail)[:-4], bytes(zeros) + noise
+
+
+@pytest.mark.parametrize("zeros, ok", [(100_000, True), (110_000, False)])
+def test_max_ratio_does_not_depend_on_the_reads(impl, zeros, ok):
+    """fuzz/corpus/finding-ratio-prefix (100,000 zeros): max_ratio used to be computed on
+    the compressed bytes received so far, so this message passed in one read and failed
+    (1009) when its first bytes came alone. It is now checked at every KiB of the
+    compressed message: output(first x bytes) <= 100 * x rounded up to a KiB (or 64 KiB),
+    whatever the reads: 100,000 zeros from the first KiB pass, 110,000 fail."""
+    payload, data = ratio_prefix_payload(zeros)
+    assert len(payload) < 1700
+    stream = client_frame(Opcode.BINARY, payload, rsv=RSV1)
+    events, error = assert_split_independent(impl, "server", {"max_ratio": 100}, stream)
+    if ok:
+        assert (events, error) == ([("Frame", 2, data, True)], None)
+    else:
+        assert events == [] and error[0] == 1009 and "100 times" in error[1]

@@ -25,8 +25,19 @@ Window bits 8
     uses its whole window (a distance of up to 512 with ``wbits=9``), so when our side
     must use 8 the compressor of that connection is zlib-ng (or zlib), whatever the
     backend. The tests check the distances with a strict inflater for every backend and
-    window. Inflating with a window of 8 is supported by every backend as is; we
-    allocate the agreed window, not more.
+    window.
+
+Window bits of the peer
+    We inflate with a 15-bit window whatever window the peer agreed to use. A raw
+    DEFLATE stream does not encode its window, so every stream that keeps to the
+    agreement inflates exactly as with the agreed window. zlib cannot enforce a smaller
+    window anyway: it checks a distance only against the output of *earlier*
+    ``decompress()`` calls, so with the agreed window a reference beyond it was accepted
+    or refused depending on how the message happened to be read. With 15 bits, any
+    reference back into what the stream has inflated so far is accepted, however the
+    message is read (and, after a BFINAL restart, into the agreed window given to the new
+    stream as its dictionary). Cost: up to 32 KiB of inflater window per connection with
+    the peer's context takeover, instead of ``2**bits`` (docs/deflate.md).
 
 Threshold (default 128 bytes)
     Below it a message is sent uncompressed (RSV1 clear). Measured on JSON-like text, a
@@ -49,12 +60,14 @@ Decompression bombs
     :meth:`PerMessageDeflate.inflate` never produces more than ``max_out + 1`` bytes per
     call (``max_length`` of zlib's ``decompress``), so memory stays a small multiple of
     the message limit whatever the ratio; ``max_ratio`` optionally fails a message whose
-    inflated size exceeds that many times its compressed size (past the first 64 KiB).
+    inflated size exceeds that many times its compressed size (past the first 64 KiB),
+    checked at every KiB of the compressed message, whatever the reads.
 
 A peer may end a DEFLATE stream (BFINAL=1) inside a message (RFC 7692 section
 7.2.3.4): the inflater is then restarted with the window it had, so context takeover
 still holds; such restarts are limited to one per KiB of input so they cannot be used
-to burn CPU.
+to burn CPU: the k-th restart of a message needs k - 1 KiB of the message before the end
+of its stream (a rule on the message's bytes, not on how they were read).
 """
 
 from __future__ import annotations
@@ -91,6 +104,10 @@ _TAIL = b"\x00\x00\xff\xff"
 _WINDOW_RE = re.compile(r"8|9|1[0-5]")  # RFC 7692 7.1.2: no leading zeros
 # At most this many bytes of input per DEFLATE stream restart (BFINAL inside a message).
 _RESTART_COST = 1024
+# The inflater's window, whatever the peer's agreed window (see "Window bits of the peer").
+_INFLATE_BITS = 15
+# max_ratio is checked at every this many bytes of a message's compressed payload.
+_RATIO_GRAIN = 1024
 # On the last piece of a message, payloads shorter than this are joined to the tail.
 _JOIN_TAIL_BELOW = 4096
 
@@ -256,7 +273,8 @@ class PerMessageDeflate:
         #: with a window of 8 on our side).
         self.deflate_backend = deflate_backend.name
         self._local_bits = local_bits
-        self._remote_bits = remote_bits
+        # The peer's agreed window: what is kept of the inflated output to restart the
+        # inflater after a BFINAL block (the inflater itself always has 15 bits).
         self._window = 1 << remote_bits
         self._inflater: Any = None
         self._deflater: Any = None
@@ -266,6 +284,7 @@ class PerMessageDeflate:
         self._history_size = 0
         self._msg_in = 0  # compressed bytes of the current incoming message
         self._msg_out = 0  # inflated bytes of the current incoming message
+        self._msg_restarts = 0  # inflater restarts (BFINAL) in the current incoming message
         self._fresh = False  # the inflater was restarted after a BFINAL, fed nothing since
 
     def __repr__(self) -> str:
@@ -300,32 +319,37 @@ class PerMessageDeflate:
         """
         d = self._inflater
         if d is None:
-            d = self._inflater = self._inflate_backend.decompressobj(self._remote_bits)
+            d = self._inflater = self._inflate_backend.decompressobj(_INFLATE_BITS)
         size = len(data)
+        # Offset in the message (its payload, then the tail) of the end of the input fed
+        # so far: a restart is judged by where its stream ends, not by how much has
+        # arrived, so the decision does not depend on how the message was read.
+        start = end = self._msg_in
         self._msg_in += size
-        limit = (max(max_out, 0) if max_out is not None else 1 << 62) + 1
-        ratio_hit = False
-        if self.max_ratio is not None:
-            allowed = max(int(self.max_ratio * self._msg_in), RATIO_FLOOR) - self._msg_out
-            if allowed + 1 < limit:
-                limit = allowed + 1
-                ratio_hit = True
-        restarts = 1 + size // _RESTART_COST
-        if not fin:
-            inputs: tuple = (data,)
-        elif size < _JOIN_TAIL_BELOW:
-            # One call instead of two: copying a small payload is cheaper.
-            inputs = (b"".join((data, _TAIL)),)
+        cap = (max(max_out, 0) if max_out is not None else 1 << 62) + 1
+        # (input, output limit for the call's output so far, whether that limit is the
+        # ratio's, whether the input ends with the tail)
+        if self.max_ratio is None:
+            if not fin:
+                inputs: list = [(data, cap, False, False)]
+            elif size < _JOIN_TAIL_BELOW:
+                # One call instead of two: copying a small payload is cheaper.
+                inputs = [(b"".join((data, _TAIL)), cap, False, True)]
+            else:
+                inputs = [(data, cap, False, False), (_TAIL, cap, False, False)]
         else:
-            inputs = (data, _TAIL)
+            inputs = self._ratio_slices(data, start, fin, cap)
         pieces = []
         produced = 0
+        hit = None  # the input whose output limit was reached
         try:
-            for buf in inputs:
+            for item in inputs:
+                buf, limit, _, joined = item
                 if buf is _TAIL and self._fresh:
                     # The stream ended (BFINAL) exactly at the end of the message: it is
                     # complete, and the tail would start a stored block never finished.
                     break
+                end += len(buf)
                 while buf:
                     self._fresh = False
                     out = d.decompress(buf, limit - produced)
@@ -339,18 +363,24 @@ class PerMessageDeflate:
                         break  # all input consumed (the output was not full)
                     # A BFINAL block ended the DEFLATE stream inside the message: go on
                     # with a new stream that sees the same window (RFC 7692 7.2.3.4).
-                    restarts -= 1
-                    if restarts < 0:
-                        raise ValueError("too many DEFLATE stream ends (BFINAL) in a message")
+                    # The k-th restart of a message needs (k - 1) KiB of the message
+                    # before the end of its stream.
                     buf = d.unused_data
+                    if self._msg_restarts > (end - len(buf)) // _RESTART_COST:
+                        raise ValueError("too many DEFLATE stream ends (BFINAL) in a message")
+                    self._msg_restarts += 1
                     history = b"".join(self._history)[-self._window :]
                     d = self._inflater = self._inflate_backend.decompressobj(
-                        self._remote_bits, history
+                        _INFLATE_BITS, history
                     )
                     self._fresh = True
-                    if buf == _TAIL and fin:
-                        break  # as above, with the tail joined to the payload
+                    if joined and len(buf) == len(_TAIL):
+                        # As above, with the tail joined to the payload: what is left is
+                        # the tail itself (payload bytes after the stream end are fed on,
+                        # as they are when the tail comes separately).
+                        break
                 if produced >= limit:
+                    hit = item
                     break
         except self._inflate_backend.error as exc:
             self._inflater = None
@@ -359,8 +389,8 @@ class PerMessageDeflate:
                 raise
             raise zlib.error(str(exc)) from exc
         self._msg_out += produced
-        if produced >= limit:
-            if ratio_hit and (max_out is None or produced <= max_out):
+        if hit is not None:
+            if hit[2] and (max_out is None or produced <= max_out):
                 raise ProtocolError(
                     1009,
                     "compressed message inflates more than %g times its size" % self.max_ratio,
@@ -370,7 +400,7 @@ class PerMessageDeflate:
             self._fresh = False
             self._clear_history()
         if fin:
-            self._msg_in = self._msg_out = 0
+            self._msg_in = self._msg_out = self._msg_restarts = 0
             if self._remote_reset:
                 self._inflater = None
                 self._fresh = False
@@ -378,6 +408,46 @@ class PerMessageDeflate:
         if len(pieces) == 1:
             return pieces[0]
         return b"".join(pieces)
+
+    def _ratio_slices(self, data, start: int, fin: bool, cap: int) -> list:
+        """``inflate``'s inputs under ``max_ratio``: ``data`` (at ``start`` in the
+        message) cut where the message offset is a multiple of _RATIO_GRAIN, each piece
+        allowed the output of the grain boundary at or after its end.
+
+        The output inflated from the first x compressed bytes is limited to
+        ``max(max_ratio * ceil(x / grain) * grain, RATIO_FLOOR)`` at the end of every read
+        and at every grain boundary; since every reading of the message cuts it at the
+        same boundaries, a message fails the ratio in one reading exactly when it does
+        in every other (a limit computed on the bytes received so far would fail a
+        message whose first bytes inflate far more than its last ones only when those
+        come in a later read).
+        """
+        ratio = self.max_ratio
+        base = self._msg_out
+        grain = _RATIO_GRAIN
+        stop = start + len(data)
+        inputs = []
+
+        def limits(boundary):
+            allowed = max(int(ratio * boundary), RATIO_FLOOR) - base
+            if allowed + 1 < cap:
+                return allowed + 1, True
+            return cap, False
+
+        pos = start
+        while pos < stop:
+            boundary = (pos // grain + 1) * grain
+            cut = min(boundary, stop)
+            piece = data[pos - start : cut - start]
+            if fin and cut == stop:
+                piece = b"".join((piece, _TAIL))
+            limit, by_ratio = limits(-(-cut // grain) * grain)
+            inputs.append((piece, limit, by_ratio, fin and cut == stop))
+            pos = cut
+        if fin and not inputs:
+            limit, by_ratio = limits(-(-stop // grain) * grain)
+            inputs.append((_TAIL, limit, by_ratio, True))
+        return inputs
 
     def _remember(self, out: bytes) -> None:
         window = self._window
@@ -432,7 +502,7 @@ class PerMessageDeflate:
         self._deflater = None
         self._fresh = False
         self._clear_history()
-        self._msg_in = self._msg_out = 0
+        self._msg_in = self._msg_out = self._msg_restarts = 0
 
 
 # ---------------------------------------------------------------------------------------
