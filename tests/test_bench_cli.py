@@ -318,3 +318,25 @@ def test_runs_twice_in_one_process(tmp_path):
     second = run_json(tmp_path, "--only", "decode")
     names = lambda doc: sorted({r["name"] for r in all_rows(doc, "decode")})  # noqa: E731
     assert names(first) == names(second)
+
+
+def test_forced_cpu_paths_do_not_leak_into_later_groups(tmp_path, monkeypatch):
+    """The mask and utf8 sections force every CPU path in turn; each group ends back on
+    the default paths, so the codec sections (which force none) measure the defaults."""
+    import wsframe
+
+    if wsframe.implementation != "c":
+        pytest.skip("CPU paths exist only in the C implementation")
+    defaults = wsframe.cpu_paths()
+    seen = []
+    real = bench._report.group_text
+
+    def spy(gdoc):
+        seen.append((gdoc["label"], wsframe.cpu_paths()))
+        return real(gdoc)
+
+    monkeypatch.setattr(bench._report, "group_text", spy)
+    run_json(tmp_path, "--only", "mask,utf8,decode")
+    assert seen
+    for label, paths in seen:
+        assert paths == defaults, label

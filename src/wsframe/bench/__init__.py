@@ -327,6 +327,11 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
                     gdoc = _measure_group(name, group, cands, timer, progress,
                                           default_paths, "%s %d/%d: %s" % (
                                               name, gi + 1, len(groups), group.label))
+                    # A group that forced CPU paths leaves the last one in place: back to
+                    # the defaults, or the next groups (the codec sections force none)
+                    # would run on whichever path was sampled last.
+                    for impl in impls.values():
+                        impl.reset_paths()
                     sec["groups"].append(gdoc)
                     for line in _report.group_text(gdoc):
                         emit(line)
@@ -334,9 +339,9 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
                 if cleanup is not None:
                     cleanup()
             sec["wall_time_s"] = round(time.time() - t_sec, 2)
+    finally:
         for impl in impls.values():
             impl.reset_paths()
-    finally:
         _peers.close_resources(mark)
     if list_only:
         return None
