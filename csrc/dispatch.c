@@ -269,7 +269,7 @@ int wsf_utf8_transcode_vectorized(int width)
 void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase)
 {
     /* Tiny payloads (control frames, short messages): a byte loop beats any vector setup + indirect call. */
-    if (len < 16) {   /* (also len == 0 with NULL pointers: nothing is touched) */
+    if (len < 32) {   /* (also len == 0 with NULL pointers: nothing is touched) */
         wsf__mask_short(dst, src, len, key, phase);
         return;
     }
