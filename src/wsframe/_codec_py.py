@@ -417,6 +417,9 @@ class FrameDecoder:
         text_fast = self._text_str
         mask_expected = self._mask_expected
         limit = min(self.max_frame_size, self.max_message_size)
+        op_text = _OPCODES[_OP_TEXT]
+        op_binary = _OPCODES[_OP_BINARY]
+        head_size = 6 if mask_expected else 2  # what a frame masked as expected has
         while pos < end:
             remaining = self._remaining
             if remaining:
@@ -435,32 +438,32 @@ class FrameDecoder:
                     if not (b0 == 0x82 or b0 == 0x81 and text_fast):
                         break
                     b1 = data[pos + 1]
+                    if (b1 & 0x80) != mask_expected:
+                        break
                     length = b1 & 0x7F
-                    size = 6 if b1 & 0x80 else 2
-                    if length == 126 and end - pos >= 4:
+                    size = head_size
+                    if length >= 126:
+                        if length == 127 or end - pos < 4:
+                            break
                         length = (data[pos + 2] << 8) | data[pos + 3]
+                        if length < 126:  # not minimal: the general path says so
+                            break
                         size += 2
-                        minimal = length >= 126
-                    else:
-                        minimal = length < 126
-                    if not (
-                        minimal
-                        and (b1 & 0x80) == mask_expected
-                        and end - pos - size >= length
-                        and length <= limit
-                    ):
+                    if end - pos - size < length or length > limit:
                         break
                     start = pos + size
                     pos = start + length
                     if b0 == 0x82:
                         payload = frame_payload(data, start, pos, b1 & 0x80)
+                        opcode = op_binary
                     else:
                         try:
                             payload = frame_text(data, start, pos, b1 & 0x80)
                         except UnicodeDecodeError as exc:
                             raise _fail_utf8(exc, 0) from None
+                        opcode = op_text
                     event = Frame.__new__(Frame)  # _new_frame, inline: once per message
-                    event.opcode = _OPCODES[b0 & 0x0F]
+                    event.opcode = opcode
                     event.data = payload
                     event.fin = True
                     event.rsv1 = False

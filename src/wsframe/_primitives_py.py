@@ -104,11 +104,13 @@ def frame_text(src, start, end, masked):
     n = end - start
     if not masked or n <= 0:
         return src[start:end].decode("utf-8")
-    key = _from_bytes(src[start - 4 : start], "little")
     if n > _SMALL:
+        key = _from_bytes(src[start - 4 : start], "little")
         return unmask(src, start, end, key, 0).decode("utf-8")
     # unmask's body again: this runs once per text message on the interpreted hot path.
-    v = (_from_bytes(src[start:end], "little") ^ key * _REP[n]) & _MASK[n]
+    # The key and the payload are read as one int (the key in its low 32 bits).
+    v = _from_bytes(src[start - 4 : end], "little")
+    v = ((v >> 32) ^ (v & 0xFFFFFFFF) * _REP[n]) & _MASK[n]
     return v.to_bytes(n, "little").decode("utf-8")
 
 
