@@ -42,8 +42,9 @@ for ((j = 0; j < JOBS; j++)); do
     pids+=($!)
 done
 trap 'kill "${pids[@]}" 2>/dev/null' EXIT INT TERM
+failed=0
 for pid in "${pids[@]}"; do
-    wait "$pid" || true
+    wait "$pid" || failed=$((failed + 1))   # a finding, a crash or a harness error
 done
 trap - EXIT INT TERM
 total=0
@@ -53,3 +54,7 @@ for log in "$DIR"/fuzz-*.log; do
 done
 echo "run_long: $total executions; artifacts:"
 ls -1 "$DIR/artifacts"
+if [ "$failed" -ne 0 ]; then
+    echo "run_long: $failed worker(s) stopped on a finding or an error: see $DIR/fuzz-*.log" >&2
+    exit 1
+fi
