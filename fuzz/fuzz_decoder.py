@@ -326,9 +326,15 @@ def main(argv):
         import shutil
         import tempfile
 
-        # One scratch directory, emptied at each start (libFuzzer exits without letting
-        # Python clean up, so a fresh directory per run would pile up).
-        scratch = os.path.join(tempfile.gettempdir(), "wsframe-fuzz-scratch-%d" % os.getuid())
+        import hashlib
+
+        # One scratch directory per checkout, emptied at each start (libFuzzer exits
+        # without letting Python clean up, so a fresh directory per run would pile up);
+        # keyed by this checkout's path so that runs in two worktrees do not clobber it.
+        tree = hashlib.sha1(os.path.abspath(HERE).encode()).hexdigest()[:10]
+        scratch = os.path.join(
+            tempfile.gettempdir(), "wsframe-fuzz-scratch-%d-%s" % (os.getuid(), tree)
+        )
         shutil.rmtree(scratch, ignore_errors=True)
         os.makedirs(scratch)
         args += [scratch, os.path.join(HERE, "corpus")]
