@@ -60,7 +60,7 @@ cdef class FrameDecoder:
 
     @cython.locals(end=Py_ssize_t, pos=Py_ssize_t, size=Py_ssize_t, remaining=cython.ulonglong,
                    stop=Py_ssize_t, head=bytes, fast=bint, b0=int, b1=int, length=Py_ssize_t,
-                   minimal=bint, start=Py_ssize_t, key=cython.uint, text_fast=bint,
+                   start=Py_ssize_t, text_fast=bint,
                    mask_expected=int, limit=cython.ulonglong, event=Frame, op_text=object,
                    op_binary=object, opcode=object, head_size=Py_ssize_t)
     cdef _process(self, bytes data, list events)

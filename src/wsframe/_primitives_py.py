@@ -81,14 +81,7 @@ def unmask(src, start, end, key, phase):
 
 def unmask_text(src, start, end, key, phase):
     """``unmask`` decoded as UTF-8 (UnicodeDecodeError if it is not)."""
-    n = end - start
-    if not key or n <= 0:
-        return src[start:end].decode("utf-8")
-    if phase & 3 or n > _SMALL:
-        return unmask(src, start, end, key, phase).decode("utf-8")
-    # unmask's body again: this runs once per text message on the interpreted hot path.
-    v = (_from_bytes(src[start:end], "little") ^ key * _REP[n]) & _MASK[n]
-    return v.to_bytes(n, "little").decode("utf-8")
+    return unmask(src, start, end, key, phase).decode("utf-8")
 
 
 def frame_payload(src, start, end, masked):
