@@ -62,7 +62,8 @@ cdef class FrameDecoder:
                    stop=Py_ssize_t, head=bytes, fast=bint, b0=int, b1=int, length=Py_ssize_t,
                    start=Py_ssize_t, text_fast=bint,
                    mask_expected=int, limit=cython.ulonglong, event=Frame, op_text=object,
-                   op_binary=object, opcode=object, head_size=Py_ssize_t)
+                   op_binary=object, opcode=object, head_size=Py_ssize_t, last=Py_ssize_t,
+                   interpreted=bint)
     cdef _process(self, bytes data, list events)
     @cython.locals(b0=int, b1=int, size=int, length=cython.ulonglong, opcode=int, masked=int,
                    rsv=int)
