@@ -461,11 +461,11 @@ class FrameDecoder:
                         break
                     pos = stop
                     if b0 == 0x82:
-                        payload = frame_payload(data, start, pos, b1 & 0x80)
+                        payload = frame_payload(data, start, pos, mask_expected)
                         opcode = op_binary
                     else:
                         try:
-                            payload = frame_text(data, start, pos, b1 & 0x80)
+                            payload = frame_text(data, start, pos, mask_expected)
                         except UnicodeDecodeError as exc:
                             raise _fail_utf8(exc, 0) from None
                         opcode = op_text
