@@ -32,8 +32,7 @@ What is replaced (``wsproto.frame_protocol``):
 ``FrameProtocol._serialize_frame``
     Fast path: no extension, a ``bytes``/``bytearray`` payload, ``fin`` a bool, and a
     payload a control frame may carry. The header is ``wsframe.encode_header`` and a
-    client's payload is masked with ``wsframe.apply_mask_into`` straight into the output;
-    the masking key is still ``os.urandom(4)``, called once per client frame as wsproto
+    client's payload is masked with ``wsframe.apply_mask``; the masking key is still ``os.urandom(4)``, called once per client frame as wsproto
     does. The result is the same ``bytearray``, byte for byte for the same key; anything
     else (extensions, other payload types, a control payload over 125 bytes: wsproto's
     ``ValueError``) goes to wsproto's own method.
@@ -49,7 +48,6 @@ __all__ = ["install", "uninstall", "is_installed", "INTEGRATION", "XorMaskerSimp
 
 _apply_mask = _wsf.apply_mask
 _apply_mask_inplace = _wsf.apply_mask_inplace
-_apply_mask_into = _wsf.apply_mask_into
 _parse_header = _wsf.parse_header
 _encode_header = _wsf.encode_header
 _ProtocolError = _wsf.ProtocolError
@@ -144,13 +142,8 @@ def _make_replacements(fp):
             n = len(payload)
             if self.client:
                 key = _os.urandom(4)
-                head = _encode_header(opcode, n, fin=fin, mask=key)
-                hsize = len(head)
-                out = bytearray(hsize + n)
-                out[:hsize] = head
-                if n:
-                    with memoryview(out) as view:
-                        _apply_mask_into(view[hsize:], payload, key)
+                out = bytearray(_encode_header(opcode, n, fin=fin, mask=key))
+                out += _apply_mask(payload, key)
                 return out
             out = bytearray(_encode_header(opcode, n, fin=fin))
             out += payload
