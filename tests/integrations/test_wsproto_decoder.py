@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from .conftest import require
 
 KEY = b"\x37\xfa\x21\x3d"
+_FIXTURE = [HealthCheck.function_scoped_fixture]
 
 
 @pytest.fixture
@@ -28,10 +29,7 @@ def both():
 
     def run(fn):
         integ.uninstall()
-        try:
-            without = fn()
-        finally:
-            pass
+        without = fn()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             assert integ.install(force=True)
@@ -251,7 +249,8 @@ def test_fragmented_with_control_frames_interleaved(both, client):
 def test_large_frames(both):
     big = os.urandom(70000)
     wire = frame(0x2, big) + frame(0x1, b"a" * 65535) + frame(0x1, b"b" * 65536)
-    for chunks in ([wire], [wire[:1000], wire[1000:]], [wire[i : i + 7000] for i in range(0, len(wire), 7000)]):
+    pieces = [wire[i : i + 7000] for i in range(0, len(wire), 7000)]
+    for chunks in ([wire], [wire[:1000], wire[1000:]], pieces):
         a, b = both(lambda: run_connection(False, chunks))
         assert a == b
         a, b = both(lambda: run_frame_decoder(False, chunks))
@@ -294,7 +293,10 @@ BAD_HEADERS = [
     frame(0x1, "é".encode()[:1], fin=False) + frame(0x0, "é".encode()[1:]),
     # close payloads
     frame(0x8, b"\x03"),
-    *[frame(0x8, close_payload(c)) for c in (0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 3000, 4999, 5000, 65535)],
+    *[
+        frame(0x8, close_payload(c))
+        for c in (0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 3000, 4999, 5000, 65535)
+    ],
     frame(0x8, close_payload(1000, b"\xff")),
     frame(0x8, close_payload(1001, "é".encode()[:1])),
     frame(0x8, close_payload(4000, "fine €".encode())),
@@ -315,7 +317,8 @@ def test_unusual_and_bad_frames_server(both, wire):
 
 
 def test_masked_frame_to_a_client(both):
-    for wire in (frame(0x1, b"x"), frame(0x9, b""), frame(0x1, b"ok", mask=None) + frame(0x2, b"x")):
+    wires = (frame(0x1, b"x"), frame(0x9, b""), frame(0x1, b"ok", mask=None) + frame(0x2, b"x"))
+    for wire in wires:
         a, b = both(lambda: run_connection(True, [wire]))
         assert a == b
         a, b = both(lambda: run_frame_decoder(True, [wire]))
@@ -327,8 +330,15 @@ def test_close_codes_reach_the_application(both):
 
     def run():
         out = []
-        for payload in (b"", close_payload(1000), close_payload(1003, b"why"), close_payload(4321, b"x"),
-                        b"\x03", close_payload(1005), close_payload(1000, b"\xc3")):
+        for payload in (
+            b"",
+            close_payload(1000),
+            close_payload(1003, b"why"),
+            close_payload(4321, b"x"),
+            b"\x03",
+            close_payload(1005),
+            close_payload(1000, b"\xc3"),
+        ):
             conn = Connection(ConnectionType.SERVER)
             conn.receive_data(frame(0x8, payload))
             out.append([_event(e) for e in conn.events()] + [repr(conn.state)])
@@ -378,7 +388,9 @@ def test_with_permessage_deflate_goes_to_wsproto(both):
 OPCODES = st.sampled_from([0x0, 0x1, 0x2, 0x8, 0x9, 0xA, 0x1, 0x2, 0x1, 0x3, 0xB])
 PAYLOADS = st.one_of(
     st.binary(max_size=40),
-    st.sampled_from([TEXT, b"\xff", b"\xe2\x82", b"\x82\xac", close_payload(1000, b"ok"), b"x" * 130]),
+    st.sampled_from(
+        [TEXT, b"\xff", b"\xe2\x82", b"\x82\xac", close_payload(1000, b"ok"), b"x" * 130]
+    ),
 )
 
 
@@ -408,7 +420,7 @@ def _split(data, cuts):
     return pieces
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=_FIXTURE)
 @given(data=st.data(), client=st.booleans(), cuts=st.lists(st.integers(0, 10_000), max_size=6))
 def test_random_frames_random_splits(both, data, client, cuts):
     wire = data.draw(frames(client))
@@ -419,7 +431,7 @@ def test_random_frames_random_splits(both, data, client, cuts):
     assert a == b
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=_FIXTURE)
 @given(head=st.binary(min_size=2, max_size=14), tail=st.binary(max_size=20), client=st.booleans())
 def test_random_header_bytes(both, head, tail, client):
     wire = head + tail
@@ -521,6 +533,24 @@ def test_client_frames_round_trip_to_a_server(both):
             s.receive_data(c.send(ev))
             got.extend(_event(e) for e in s.events())
         return got
+
+    a, b = both(run)
+    assert a == b
+
+
+def test_masking_key_comes_from_wsproto_os(both, monkeypatch):
+    """The key is looked up as wsproto does (``frame_protocol.os.urandom``)."""
+    import types
+
+    from wsproto import frame_protocol as fp
+
+    def run():
+        keys = _Keys()
+        monkeypatch.setattr(fp, "os", types.SimpleNamespace(urandom=keys))
+        p = fp.FrameProtocol(client=True, extensions=[])
+        out = [bytes(p.send_data(b"abc")), bytes(p.ping(b"")), bytes(p.send_data("x" * 300))]
+        monkeypatch.undo()
+        return out, keys.calls
 
     a, b = both(run)
     assert a == b

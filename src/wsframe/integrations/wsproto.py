@@ -32,13 +32,12 @@ What is replaced (``wsproto.frame_protocol``):
 ``FrameProtocol._serialize_frame``
     Fast path: no extension, a ``bytes``/``bytearray`` payload, ``fin`` a bool, and a
     payload a control frame may carry. The header is ``wsframe.encode_header`` and a
-    client's payload is masked with ``wsframe.apply_mask``; the masking key is still ``os.urandom(4)``, called once per client frame as wsproto
-    does. The result is the same ``bytearray``, byte for byte for the same key; anything
-    else (extensions, other payload types, a control payload over 125 bytes: wsproto's
+    client's payload is masked with ``wsframe.apply_mask``; the masking key is still
+    ``os.urandom(4)`` (looked up through wsproto's module, as its code does), called once
+    per client frame. The result is the same ``bytearray``, byte for byte for the same
+    key; anything else (extensions, other payload types, a control payload over 125 bytes: wsproto's
     ``ValueError``) goes to wsproto's own method.
 """
-
-import os as _os
 
 import wsframe as _wsf
 
@@ -141,7 +140,7 @@ def _make_replacements(fp):
         ):
             n = len(payload)
             if self.client:
-                key = _os.urandom(4)
+                key = fp.os.urandom(4)  # looked up as wsproto's own code does
                 out = bytearray(_encode_header(opcode, n, fin=fin, mask=key))
                 out += _apply_mask(payload, key)
                 return out
