@@ -1,5 +1,8 @@
 """FrameEncoder and the header/close helpers, checked against hand-built wire bytes."""
 
+import array
+import tracemalloc
+
 import pytest
 
 from wire import close_payload, frame, mask_bytes
@@ -134,6 +137,41 @@ def test_header_round_trip(impl, length, mask):
         mask,
     )
     assert (parsed.length, parsed.size) == (length, len(head))
+
+
+@pytest.mark.parametrize("kind", ["bytes", "bytearray", "memoryview", "array", "strided"])
+@pytest.mark.parametrize("offset", [0, 1, 7])
+def test_parse_header_any_buffer(impl, kind, offset):
+    head = impl.encode_header(Opcode.TEXT, 70000, mask=b"\x0a\x0b\x0c\x0d")
+    raw = b"z" * offset + head + b"payload"
+    if kind == "strided":  # every other byte of a buffer twice as long: not contiguous
+        doubled = bytearray(2 * len(raw))
+        doubled[::2] = raw
+        buf = memoryview(doubled)[::2]
+    else:
+        buf = {"bytes": bytes, "bytearray": bytearray, "memoryview": memoryview,
+               "array": lambda b: array.array("B", b)}[kind](raw)
+    parsed = impl.parse_header(buf, offset)
+    assert parsed == impl.parse_header(raw, offset)
+    assert (parsed.length, parsed.size, parsed.key) == (70000, len(head), b"\x0a\x0b\x0c\x0d")
+    assert impl.parse_header(buf, offset + len(head) + 6) is None  # one byte left
+    with pytest.raises(ValueError, match="outside a buffer of %d bytes" % len(raw)):
+        impl.parse_header(buf, len(raw) + 1)
+    with pytest.raises(ValueError):
+        impl.parse_header(buf, -1)
+
+
+def test_parse_header_copies_only_the_header(impl):
+    # A bytearray walked frame by frame: each call must not copy the whole buffer.
+    big = bytearray(impl.encode_header(Opcode.BINARY, 5)) + bytes(5) + bytearray(8 << 20)
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            assert impl.parse_header(big, 0).length == 5
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024
 
 
 def test_parse_header_length_rules(impl):

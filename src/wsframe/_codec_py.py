@@ -228,11 +228,26 @@ def parse_header(buf, offset=0):
     Only the length encoding is checked here (most significant bit of a 64-bit length:
     1002; a length not in its shortest form: 1002); the decoder applies the other rules.
     """
-    data = bytes(buf)
-    end = len(data)
-    pos = offset
-    if pos < 0 or pos > end:
-        raise ValueError("offset %d outside a buffer of %d bytes" % (offset, end))
+    if type(buf) is bytes:
+        data = buf
+        pos = offset
+        end = len(data)
+        if pos < 0 or pos > end:
+            raise ValueError("offset %d outside a buffer of %d bytes" % (offset, end))
+    else:
+        # Only the header's bytes (at most 14) are copied, not the whole buffer: a caller
+        # walking a large bytearray frame by frame must not pay for its size each time.
+        with memoryview(buf) as view:
+            end = view.nbytes
+            if offset < 0 or offset > end:
+                raise ValueError("offset %d outside a buffer of %d bytes" % (offset, end))
+            if view.c_contiguous:
+                with view.cast("B") as octets:
+                    data = octets[offset : offset + 14].tobytes()
+            else:
+                data = view.tobytes()[offset : offset + 14]
+        pos = 0
+        end = len(data)
     if end - pos < 2:
         return None
     b0 = data[pos]
