@@ -401,6 +401,15 @@ def main(argv=None):
         "repository, outside this repository: never committed here); without it "
         "websockets is only noted, its sdist having no tests",
     )
+    parser.add_argument(
+        "--websockets-deselect",
+        metavar="NODEID",
+        action="append",
+        default=[],
+        help="with --websockets-tests: leave out this test (pytest node id, relative to "
+        "DIR's parent, e.g. tests/sync/test_connection.py::ClientConnectionTests::test_x); "
+        "for tests that are racy without wsframe already; repeatable",
+    )
     args = parser.parse_args(argv)
     if args.websockets_tests:
         local = os.path.realpath(args.websockets_tests)
@@ -412,8 +421,10 @@ def main(argv=None):
             SUITES["websockets"],
             tests="local",
             local=local,
-            args=["tests"],
-            note="websockets' own tests from %s (not in its sdist)" % local,
+            args=["tests"] + [a for d in args.websockets_deselect for a in ("--deselect", d)],
+            note="websockets' own tests from %s (not in its sdist)%s"
+            % (local, ", %d deselected" % len(args.websockets_deselect)
+               if args.websockets_deselect else ""),
         )
     if args.fallbacks:
         os.environ.update(FALLBACK_ENV)
