@@ -19,6 +19,12 @@ uncompiled tree instead of the installed build, in the run without acceleration 
 since the "with" run's hook imports the library before the working directory is on
 ``sys.path``). Both runs record the file the library was imported from; the comparison
 fails unless both tested the same installed build.
+
+websockets ships no tests in its sdist. ``--websockets-tests DIR`` runs a local copy of
+its ``tests/`` package instead (fetched separately from the project's repository, at a
+version matching the installed websockets; it must live outside this repository and is
+never committed here): DIR is copied to the work directory and run there, from its copy,
+against the installed websockets.
 """
 
 import argparse
@@ -235,6 +241,19 @@ def shadow_free_copy(work, sdist, module):
     return dest
 
 
+def local_tests_copy(work, name, local):
+    """A fresh copy of a local tests/ package, as ``<work>/run/<name>-local/tests``."""
+    dest = os.path.join(work, "run", "%s-local" % name)
+    if os.path.isdir(dest):
+        shutil.rmtree(dest)
+    shutil.copytree(
+        local,
+        os.path.join(dest, "tests"),
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    return dest
+
+
 def free_port():
     import socket
 
@@ -375,7 +394,38 @@ def main(argv=None):
             "%s=%s" % kv for kv in sorted(FALLBACK_ENV.items())
         ),
     )
+    parser.add_argument(
+        "--websockets-tests",
+        metavar="DIR",
+        help="run websockets' own tests/ package from DIR (fetched separately from its "
+        "repository, outside this repository: never committed here); without it "
+        "websockets is only noted, its sdist having no tests",
+    )
+    parser.add_argument(
+        "--websockets-deselect",
+        metavar="NODEID",
+        action="append",
+        default=[],
+        help="with --websockets-tests: leave out this test (pytest node id, relative to "
+        "DIR's parent, e.g. tests/sync/test_connection.py::ClientConnectionTests::test_x); "
+        "for tests that are racy without wsframe already; repeatable",
+    )
     args = parser.parse_args(argv)
+    if args.websockets_tests:
+        local = os.path.realpath(args.websockets_tests)
+        if not os.path.isfile(os.path.join(local, "__init__.py")):
+            parser.error("--websockets-tests: %s is not websockets' tests/ package" % local)
+        if local == os.path.realpath(ROOT) or local.startswith(os.path.realpath(ROOT) + os.sep):
+            parser.error("--websockets-tests: keep websockets' tests outside this repository")
+        SUITES["websockets"] = dict(
+            SUITES["websockets"],
+            tests="local",
+            local=local,
+            args=["tests"] + [a for d in args.websockets_deselect for a in ("--deselect", d)],
+            note="websockets' own tests from %s (not in its sdist)%s"
+            % (local, ", %d deselected" % len(args.websockets_deselect)
+               if args.websockets_deselect else ""),
+        )
     if args.fallbacks:
         os.environ.update(FALLBACK_ENV)
     names = args.libraries or list(SUITES)
@@ -404,11 +454,14 @@ def main(argv=None):
             log("FAIL " + msg + " (pip install %s==%s)" % (spec["dist"], spec["version"]))
             bad.append(name)
             continue
-        sdist = fetch(args.work, spec["dist"], spec["version"])
-        if spec["tests"] is None:
-            log("NOTE %s %s: %s" % (name, spec["version"], spec["note"]))
-            table.append((name, "no tests in the sdist"))
-            continue
+        if spec["tests"] == "local":
+            cwd = local_tests_copy(args.work, name, spec["local"])
+        else:
+            sdist = fetch(args.work, spec["dist"], spec["version"])
+            if spec["tests"] is None:
+                log("NOTE %s %s: %s" % (name, spec["version"], spec["note"]))
+                table.append((name, "no tests in the sdist (see --websockets-tests)"))
+                continue
         if spec["tests"] == "package":
             import importlib.util
 
@@ -428,7 +481,7 @@ def main(argv=None):
             if name in bad:
                 continue
             cwd = args.work
-        else:
+        elif spec["tests"] == "sdist":
             cwd = shadow_free_copy(args.work, sdist, spec["module"])
         log("== %s %s: %s" % (name, spec["version"], spec.get("note", "full suite")))
         with contextlib.ExitStack() as stack:
