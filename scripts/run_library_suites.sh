@@ -5,6 +5,9 @@
 #   scripts/run_library_suites.sh                 # all six libraries
 #   scripts/run_library_suites.sh wsproto tornado # some
 #   scripts/run_library_suites.sh --fallbacks     # each library on its pure-Python fallback
+#   scripts/run_library_suites.sh --websockets-tests DIR websockets
+#       # websockets' own tests/ package, fetched separately (its sdist has none; never
+#       # committed here); --websockets-deselect NODEID leaves out a test racy without us
 # Environment: PYTHON (default: the active virtualenv's python, else /work/venv/bin/python
 #   if present, else python3),
 #   WSFRAME_SUITES_DIR (download/work dir, default .cache/library_suites),
