@@ -1,4 +1,4 @@
-"""tornado: the websocket masking function ``_websocket_mask(mask, data) -> bytes``.
+"""tornado: the frame writer ``_write_frame``, and the masker ``_websocket_mask(mask, data)``.
 
 tornado's C masker (``tornado.speedups.websocket_mask``) is a scalar loop (8 bytes at a
 time); without the extension, tornado masks byte by byte in Python. Both the receive path
@@ -17,7 +17,40 @@ about 20 ns, costs what the wider SIMD saves), 1.04x (receive) and 1.54x (send) 
 Kept exactly as tornado does it: a new ``bytes`` is returned; anything else than a
 ``bytes`` key of 4 bytes and a ``bytes`` payload goes to tornado's own function, so the
 ``ValueError``/``TypeError`` raised for them stay tornado's.
+
+``WebSocketProtocol13._write_frame(fin, opcode, data, flags=0)`` (every data frame sent,
+both sides) is replaced by default. tornado builds a frame with two or three
+``struct.pack`` calls and three concatenations, and masks (client side) with
+``_websocket_mask`` into a new ``bytes`` that it then prefixes with the key. Here the
+header and the key are one precompiled ``struct`` pack, and the payload is masked by
+``wsframe.apply_mask`` (one pass, no call layer between), then one concatenation.
+Measured on tornado's own client send path, with ``tornado.speedups``: 1.19x at 32 B,
+1.32x at 1 KiB, 2.15x at 64 KiB (docs/integrations/tornado.md). Of that, at 32 B about
+half is the header (one pack instead of two and a concatenation: not wsframe's doing)
+and half the masking; at 64 KiB nearly all is the masking. (``wsframe.encode_header``
+gives the same bytes but its keyword arguments cost about 75 ns more than one pack:
+1.07x instead of 1.19x at 32 B; so the header is packed here.)
+
+Kept exactly: the same bytes for the same key; the key from ``os.urandom(4)``, looked up
+on the ``os`` module at each frame as tornado does (a test that patches it gets the
+same frames), drawn once per masked frame at the same point (after the header is known
+to be valid); ``_wire_bytes_out``; one ``stream.write`` per frame and its future
+returned. Control frames (opcode 8-15, whose ``ValueError``s are tornado's), a payload
+that is not ``bytes``, and a first byte outside 0-255 (tornado's ``struct.error``) go to
+tornado's own method.
+
+Not replaced: ``_receive_frame``/``_read_bytes`` (the frame reading). It awaits
+``IOStream.read_bytes`` for the 2 header bytes, then the extended length, then the key,
+then the payload, and decides (abort on reserved bits, control length; 1009 on the
+message size) between those reads: ``wsframe.parse_header`` needs the whole header at
+once, and merging the reads would change when tornado closes on a bad or oversized
+frame from a slow peer. On its receive path header parsing is 5 % (32 B), 4 % (1 KiB),
+0.3 % (64 KiB) of the time, unmasking 3-6 %; the rest is the awaits, the futures and
+``bytes.decode`` (docs/integrations/tornado.md).
 """
+
+import os as _os
+import struct as _struct
 
 import wsframe as _wsf
 
@@ -36,6 +69,49 @@ def _make_mask(original):
 
     _websocket_mask.__wrapped__ = original
     return _websocket_mask
+
+
+def _make_write_frame(original):
+    """WebSocketProtocol13._write_frame, masking with wsframe.apply_mask."""
+    apply_mask = _wsf.apply_mask
+    os_module = _os  # tornado.websocket calls os.urandom(4): the same module object
+    head_short = _struct.Struct("!BB").pack
+    head_16 = _struct.Struct("!BBH").pack
+    head_64 = _struct.Struct("!BBQ").pack
+    head_short_key = _struct.Struct("!BB4s").pack
+    head_16_key = _struct.Struct("!BBH4s").pack
+    head_64_key = _struct.Struct("!BBQ4s").pack
+
+    def _write_frame(self, fin, opcode, data, flags=0):
+        # In tornado's order: len(data) (bytes here), opcode & 0x8, then the first byte.
+        if type(data) is not bytes or opcode & 0x8:
+            return original(self, fin, opcode, data, flags)
+        b0 = (0x80 if fin else 0) | opcode | flags
+        if b0 >> 8:
+            return original(self, fin, opcode, data, flags)
+        size = len(data)
+        if self.mask_outgoing:
+            key = os_module.urandom(4)
+            if size < 126:
+                frame = head_short_key(b0, size | 0x80, key)
+            elif size < 65536:
+                frame = head_16_key(b0, 254, size, key)
+            else:
+                frame = head_64_key(b0, 255, size, key)
+            frame += apply_mask(data, key)
+        else:
+            if size < 126:
+                frame = head_short(b0, size)
+            elif size < 65536:
+                frame = head_16(b0, 126, size)
+            else:
+                frame = head_64(b0, 127, size)
+            frame += data
+        self._wire_bytes_out += len(frame)
+        return self.stream.write(frame)
+
+    _write_frame.__wrapped__ = original
+    return _write_frame
 
 
 class TornadoIntegration(Integration):
@@ -60,6 +136,15 @@ class TornadoIntegration(Integration):
             # is replaced, unless forced.
             if current is tornado.util._websocket_mask_python or self.forced:
                 out.append((module, "_websocket_mask", _make_mask(current), dotted))
+        klass = tornado.websocket.WebSocketProtocol13
+        out.append(
+            (
+                klass,
+                "_write_frame",
+                _make_write_frame(klass._write_frame),
+                "tornado.websocket.WebSocketProtocol13._write_frame",
+            )
+        )
         return out
 
 
