@@ -18,8 +18,9 @@
    ``ClientConnectionResetError``; the same ``transport.write`` calls (one ``bytes`` per
    masked frame; header and payload written apart above ``MSG_SIZE`` when unmasked); the
    same ``_output_size`` accounting. A payload that is neither ``bytes`` nor
-   ``bytearray`` (e.g. a ``memoryview``, whose ``len()`` may count items) goes to
-   aiohttp's own method. The unmasked branch (servers) is the same work as aiohttp's:
+   ``bytearray`` (a ``memoryview``, or anything else) is masked as aiohttp does it
+   (``bytearray`` copy, the writer module's ``websocket_mask``), so its result and its
+   ``TypeError`` stay aiohttp's. The unmasked branch (servers) is the same work as aiohttp's:
    it is written here only so that a server's frames do not pay for an extra call.
 
 2. ``websocket_mask(mask, data) -> None`` (in place), in ``aiohttp._websocket.writer``
@@ -69,31 +70,46 @@ def _make_write_frame(original, writer_module, helpers):
     reset_error = writer_module.ClientConnectionResetError
 
     def _write_websocket_frame(self, message, opcode, rsv):
-        kind = type(message)
-        if kind is not bytes and kind is not bytearray:
-            return original(self, message, opcode, rsv)
+        # aiohttp's steps, in its order; only the masking differs (see the docstring).
         size = len(message)
-        masked = self.use_mask
         b0 = 0x80 | rsv | opcode
+        if not self.use_mask:
+            if size < 126:
+                head = pack_short(b0, size)
+            elif size < 65536:
+                head = pack_16(b0, 126, size)
+            else:
+                head = pack_64(b0, 127, size)
+            transport = self.transport
+            if transport.is_closing():
+                raise reset_error("Cannot write to closing transport")
+            if size > split_above:
+                transport.write(head)
+                transport.write(message)
+            else:
+                transport.write(head + message)
+            self._output_size += len(head) + size
+            return
         if size < 126:
-            head = pack_short(b0, (size | 0x80) if masked else size)
+            head = pack_short(b0, size | 0x80)
         elif size < 65536:
-            head = pack_16(b0, 254 if masked else 126, size)
+            head = pack_16(b0, 254, size)
         else:
-            head = pack_64(b0, 255 if masked else 127, size)
+            head = pack_64(b0, 255, size)
         transport = self.transport
         if transport.is_closing():
             raise reset_error("Cannot write to closing transport")
-        if masked:
-            key = pack_key(self.get_random_bits())
-            transport.write(head + key + apply_mask(message, key))
-            self._output_size += key_size
-        elif size > split_above:
-            transport.write(head)
-            transport.write(message)
+        key = pack_key(self.get_random_bits())
+        kind = type(message)
+        if kind is bytes or kind is bytearray:
+            masked = apply_mask(message, key)
         else:
-            transport.write(head + message)
-        self._output_size += len(head) + size
+            # What aiohttp does (a memoryview, any other buffer, or its TypeError).
+            masked = bytearray(message)
+            writer_module.websocket_mask(key, masked)
+        transport.write(head + key + masked)
+        # (aiohttp adds the key's 4 bytes, then the rest: the same sum.)
+        self._output_size += key_size + len(head) + size
 
     _write_websocket_frame.__wrapped__ = original
     return _write_websocket_frame
