@@ -432,3 +432,29 @@ def test_installed_names_are_listed():
             assert dotted in wi.installed()[name]
         finally:
             integ.uninstall()
+
+
+def test_tornado_key_through_tornado_websockets_own_os_name(monkeypatch):
+    """A test that replaces ``tornado.websocket.os`` itself still feeds the key."""
+    require("tornado")
+    import types
+
+    import tornado.websocket
+
+    calls = []
+
+    def urandom(n):
+        calls.append(n)
+        return b"\x01\x02\x03\x04"[:n]
+
+    monkeypatch.setattr(tornado.websocket, "os", types.SimpleNamespace(urandom=urandom))
+
+    def scenario(record):
+        calls.clear()
+        proto = _tor_protocol(record, True)
+        record.append(proto._write_frame(True, 2, b"\x00" * 8))
+        record.append(list(calls))
+
+    without, with_ = _both("tornado", scenario)
+    assert without == with_
+    assert without[0][2] == b"\x82\x88\x01\x02\x03\x04" + b"\x01\x02\x03\x04" * 2

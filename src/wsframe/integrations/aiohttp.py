@@ -58,61 +58,81 @@ def _make_mask(original):
     return websocket_mask
 
 
-def _make_write_frame(original, writer_module, helpers):
-    """WebSocketWriter._write_websocket_frame, masking with wsframe.apply_mask."""
-    apply_mask = _wsf.apply_mask
-    pack_short = helpers.PACK_LEN1  # "!BB"
-    pack_16 = helpers.PACK_LEN2  # "!BBH"
-    pack_64 = helpers.PACK_LEN3  # "!BBQ"
-    pack_key = helpers.PACK_RANDBITS  # "!L"
-    split_above = helpers.MSG_SIZE
-    key_size = helpers.MASK_LEN
-    reset_error = writer_module.ClientConnectionResetError
+# What the frame writer uses, bound by _bind_writer() from aiohttp's own modules when
+# install() runs. Module globals rather than a closure: aiohttp's method reads its
+# module's globals, and a closure's cells cost a few nanoseconds more per call, which is
+# measurable on a server's unmasked frames (about 0.6 us each).
+_original_write = None
+_writer_module = None
+_pack_short = _pack_16 = _pack_64 = _pack_key = None  # aiohttp's "!BB" "!BBH" "!BBQ" "!L"
+_split_above = None  # MSG_SIZE: above it, an unmasked frame is written in two calls
+_reset_error = None
+_apply_mask = _wsf.apply_mask
 
-    def _write_websocket_frame(self, message, opcode, rsv):
-        # aiohttp's steps, in its order; only the masking differs (see the docstring).
-        size = len(message)
-        b0 = 0x80 | rsv | opcode
-        if not self.use_mask:
-            if size < 126:
-                head = pack_short(b0, size)
-            elif size < 65536:
-                head = pack_16(b0, 126, size)
-            else:
-                head = pack_64(b0, 127, size)
-            transport = self.transport
-            if transport.is_closing():
-                raise reset_error("Cannot write to closing transport")
-            if size > split_above:
-                transport.write(head)
-                transport.write(message)
-            else:
-                transport.write(head + message)
-            self._output_size += len(head) + size
-            return
+
+def _bind_writer(writer_module, helpers):
+    global _original_write, _writer_module, _pack_short, _pack_16, _pack_64, _pack_key
+    global _split_above, _reset_error
+    _original_write = writer_module.WebSocketWriter._write_websocket_frame
+    _writer_module = writer_module
+    _pack_short = helpers.PACK_LEN1
+    _pack_16 = helpers.PACK_LEN2
+    _pack_64 = helpers.PACK_LEN3
+    _pack_key = helpers.PACK_RANDBITS
+    _split_above = helpers.MSG_SIZE
+    _reset_error = writer_module.ClientConnectionResetError
+    _write_websocket_frame.__wrapped__ = _original_write
+    return _write_websocket_frame
+
+
+def _write_websocket_frame(self, message, opcode, rsv):
+    """WebSocketWriter._write_websocket_frame, masking with wsframe.apply_mask."""
+    # aiohttp's steps, in its order; only the masking differs (see the module docstring).
+    size = len(message)
+    b0 = 0x80 | rsv | opcode
+    if not self.use_mask:
         if size < 126:
-            head = pack_short(b0, size | 0x80)
+            head = _pack_short(b0, size)
+            sent = size + 2
         elif size < 65536:
-            head = pack_16(b0, 254, size)
+            head = _pack_16(b0, 126, size)
+            sent = size + 4
         else:
-            head = pack_64(b0, 255, size)
+            head = _pack_64(b0, 127, size)
+            sent = size + 10
         transport = self.transport
         if transport.is_closing():
-            raise reset_error("Cannot write to closing transport")
-        key = pack_key(self.get_random_bits())
-        kind = type(message)
-        if kind is bytes or kind is bytearray:
-            masked = apply_mask(message, key)
+            raise _reset_error("Cannot write to closing transport")
+        if size > _split_above:
+            transport.write(head)
+            transport.write(message)
         else:
-            # What aiohttp does (a memoryview, any other buffer, or its TypeError).
-            masked = bytearray(message)
-            writer_module.websocket_mask(key, masked)
-        transport.write(head + key + masked)
-        # (aiohttp adds the key's 4 bytes, then the rest: the same sum.)
-        self._output_size += key_size + len(head) + size
-
-    _write_websocket_frame.__wrapped__ = original
-    return _write_websocket_frame
+            transport.write(head + message)
+        self._output_size += sent
+        return
+    if size < 126:
+        head = _pack_short(b0, size | 0x80)
+        sent = size + 6
+    elif size < 65536:
+        head = _pack_16(b0, 254, size)
+        sent = size + 8
+    else:
+        head = _pack_64(b0, 255, size)
+        sent = size + 14
+    transport = self.transport
+    if transport.is_closing():
+        raise _reset_error("Cannot write to closing transport")
+    key = _pack_key(self.get_random_bits())
+    kind = type(message)
+    if kind is bytes or kind is bytearray:
+        masked = _apply_mask(message, key)
+    else:
+        # What aiohttp does (a memoryview, any other buffer, or its TypeError).
+        masked = bytearray(message)
+        _writer_module.websocket_mask(key, masked)
+    transport.write(head + key + masked)
+    # (aiohttp adds the key's 4 bytes, then header and payload: the same sum.)
+    self._output_size += sent
 
 
 class AiohttpIntegration(Integration):
@@ -125,12 +145,11 @@ class AiohttpIntegration(Integration):
     def patches(self):
         from aiohttp._websocket import helpers, reader_py, writer
 
-        klass = writer.WebSocketWriter
         out = [
             (
-                klass,
+                writer.WebSocketWriter,
                 "_write_websocket_frame",
-                _make_write_frame(klass._write_websocket_frame, writer, helpers),
+                _bind_writer(writer, helpers),
                 "aiohttp._websocket.writer.WebSocketWriter._write_websocket_frame",
             )
         ]

@@ -1,10 +1,10 @@
 """tornado: the frame writer ``_write_frame``, and the masker ``_websocket_mask(mask, data)``.
 
 tornado's C masker (``tornado.speedups.websocket_mask``) is a scalar loop (8 bytes at a
-time); without the extension, tornado masks byte by byte in Python. Both the receive path
-(``WebSocketProtocol13._receive_frame``) and the client's send path
-(``_write_frame``) call the name ``_websocket_mask`` that ``tornado.websocket`` imported
-from ``tornado.util``: both names are replaced.
+time); without the extension, tornado masks byte by byte in Python. The receive path
+(``WebSocketProtocol13._receive_frame``) and tornado's own ``_write_frame`` (which the
+replacement below still calls for control frames) call the name ``_websocket_mask`` that
+``tornado.websocket`` imported from ``tornado.util``: both names are replaced.
 
 Only replaced where tornado masks in pure Python (``tornado.util._websocket_mask_python``:
 no compiled ``tornado.speedups``, e.g. a source install without a compiler, PyPy, or
@@ -32,9 +32,9 @@ gives the same bytes but its keyword arguments cost about 75 ns more than one pa
 1.07x instead of 1.19x at 32 B; so the header is packed here.)
 
 Kept exactly: the same bytes for the same key; the key from ``os.urandom(4)``, looked up
-on the ``os`` module at each frame as tornado does (a test that patches it gets the
-same frames), drawn once per masked frame at the same point (after the header is known
-to be valid); ``_wire_bytes_out``; one ``stream.write`` per frame and its future
+at each frame through ``tornado.websocket``'s own ``os`` name as tornado does (a test
+that patches ``os.urandom``, or that name, gets the same frames), drawn once per masked
+frame at the same point (after the header is known to be valid); ``_wire_bytes_out``; one ``stream.write`` per frame and its future
 returned. Control frames (opcode 8-15, whose ``ValueError``s are tornado's), a payload
 that is not ``bytes``, and a first byte outside 0-255 (tornado's ``struct.error``) go to
 tornado's own method.
@@ -49,7 +49,6 @@ frame from a slow peer. On its receive path header parsing is 5 % (32 B), 4 % (1
 ``bytes.decode`` (docs/integrations/tornado.md).
 """
 
-import os as _os
 import struct as _struct
 
 import wsframe as _wsf
@@ -71,47 +70,56 @@ def _make_mask(original):
     return _websocket_mask
 
 
-def _make_write_frame(original):
-    """WebSocketProtocol13._write_frame, masking with wsframe.apply_mask."""
-    apply_mask = _wsf.apply_mask
-    os_module = _os  # tornado.websocket calls os.urandom(4): the same module object
-    head_short = _struct.Struct("!BB").pack
-    head_16 = _struct.Struct("!BBH").pack
-    head_64 = _struct.Struct("!BBQ").pack
-    head_short_key = _struct.Struct("!BB4s").pack
-    head_16_key = _struct.Struct("!BBH4s").pack
-    head_64_key = _struct.Struct("!BBQ4s").pack
+# Module globals rather than a closure (a closure's cells cost a few nanoseconds per
+# call); _original_write is bound by _bind_writer() when install() runs.
+_original_write = None
+_tornado_websocket = None  # the module: its own ``os`` name is looked up at each frame
+_apply_mask = _wsf.apply_mask
+_head_short = _struct.Struct("!BB").pack
+_head_16 = _struct.Struct("!BBH").pack
+_head_64 = _struct.Struct("!BBQ").pack
+_head_short_key = _struct.Struct("!BB4s").pack
+_head_16_key = _struct.Struct("!BBH4s").pack
+_head_64_key = _struct.Struct("!BBQ4s").pack
 
-    def _write_frame(self, fin, opcode, data, flags=0):
-        # In tornado's order: len(data) (bytes here), opcode & 0x8, then the first byte.
-        if type(data) is not bytes or opcode & 0x8:
-            return original(self, fin, opcode, data, flags)
-        b0 = (0x80 if fin else 0) | opcode | flags
-        if b0 >> 8:
-            return original(self, fin, opcode, data, flags)
-        size = len(data)
-        if self.mask_outgoing:
-            key = os_module.urandom(4)
-            if size < 126:
-                frame = head_short_key(b0, size | 0x80, key)
-            elif size < 65536:
-                frame = head_16_key(b0, 254, size, key)
-            else:
-                frame = head_64_key(b0, 255, size, key)
-            frame += apply_mask(data, key)
-        else:
-            if size < 126:
-                frame = head_short(b0, size)
-            elif size < 65536:
-                frame = head_16(b0, 126, size)
-            else:
-                frame = head_64(b0, 127, size)
-            frame += data
-        self._wire_bytes_out += len(frame)
-        return self.stream.write(frame)
 
-    _write_frame.__wrapped__ = original
+def _bind_writer(module, klass):
+    global _original_write, _tornado_websocket
+    _tornado_websocket = module
+    _original_write = klass._write_frame
+    _write_frame.__wrapped__ = _original_write
     return _write_frame
+
+
+def _write_frame(self, fin, opcode, data, flags=0):
+    """WebSocketProtocol13._write_frame, masking with wsframe.apply_mask."""
+    # In tornado's order: len(data) (bytes here), opcode & 0x8, then the first byte.
+    if type(data) is not bytes or opcode & 0x8:
+        return _original_write(self, fin, opcode, data, flags)
+    b0 = (0x80 if fin else 0) | opcode | flags
+    if b0 >> 8:
+        return _original_write(self, fin, opcode, data, flags)
+    size = len(data)
+    if self.mask_outgoing:
+        # tornado calls os.urandom(4) through its module's ``os``: so does this.
+        key = _tornado_websocket.os.urandom(4)
+        if size < 126:
+            frame = _head_short_key(b0, size | 0x80, key)
+        elif size < 65536:
+            frame = _head_16_key(b0, 254, size, key)
+        else:
+            frame = _head_64_key(b0, 255, size, key)
+        frame += _apply_mask(data, key)
+    else:
+        if size < 126:
+            frame = _head_short(b0, size)
+        elif size < 65536:
+            frame = _head_16(b0, 126, size)
+        else:
+            frame = _head_64(b0, 127, size)
+        frame += data
+    self._wire_bytes_out += len(frame)
+    return self.stream.write(frame)
 
 
 class TornadoIntegration(Integration):
@@ -141,7 +149,7 @@ class TornadoIntegration(Integration):
             (
                 klass,
                 "_write_frame",
-                _make_write_frame(klass._write_frame),
+                _bind_writer(tornado.websocket, klass),
                 "tornado.websocket.WebSocketProtocol13._write_frame",
             )
         )
