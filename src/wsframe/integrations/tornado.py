@@ -1,4 +1,4 @@
-"""tornado: the frame writer ``_write_frame``, and the masker ``_websocket_mask(mask, data)``.
+"""tornado: the frame writer ``_write_frame``; the masker ``_websocket_mask(mask, data)``.
 
 tornado's C masker (``tornado.speedups.websocket_mask``) is a scalar loop (8 bytes at a
 time); without the extension, tornado masks byte by byte in Python. The receive path
@@ -24,20 +24,21 @@ both sides) is replaced by default. tornado builds a frame with two or three
 ``_websocket_mask`` into a new ``bytes`` that it then prefixes with the key. Here the
 header and the key are one precompiled ``struct`` pack, and the payload is masked by
 ``wsframe.apply_mask`` (one pass, no call layer between), then one concatenation.
-Measured on tornado's own client send path, with ``tornado.speedups``: 1.19x at 32 B,
-1.32x at 1 KiB, 2.15x at 64 KiB (docs/integrations/tornado.md). Of that, at 32 B about
-half is the header (one pack instead of two and a concatenation: not wsframe's doing)
-and half the masking; at 64 KiB nearly all is the masking. (``wsframe.encode_header``
+Measured on tornado's own client send path, with ``tornado.speedups``: 1.13-1.14x at
+32 B, 1.21-1.22x at 1 KiB, 2.00-2.09x at 64 KiB; 3.6x to 1300x on its pure-Python
+masker (docs/integrations/tornado.md). Of that, at 32 B about half is the header (one
+pack instead of two and a concatenation: not wsframe's doing) and half the masking; at
+64 KiB nearly all is the masking. (``wsframe.encode_header``
 gives the same bytes but its keyword arguments cost about 75 ns more than one pack:
-1.07x instead of 1.19x at 32 B; so the header is packed here.)
+1.07x instead of 1.19x at 32 B in the same trial run; so the header is packed here.)
 
 Kept exactly: the same bytes for the same key; the key from ``os.urandom(4)``, looked up
 at each frame through ``tornado.websocket``'s own ``os`` name as tornado does (a test
 that patches ``os.urandom``, or that name, gets the same frames), drawn once per masked
-frame at the same point (after the header is known to be valid); ``_wire_bytes_out``; one ``stream.write`` per frame and its future
-returned. Control frames (opcode 8-15, whose ``ValueError``s are tornado's), a payload
-that is not ``bytes``, and a first byte outside 0-255 (tornado's ``struct.error``) go to
-tornado's own method.
+frame at the same point (after the header is known to be valid); ``_wire_bytes_out``;
+one ``stream.write`` per frame and its future returned. Control frames (opcode 8-15,
+whose ``ValueError``s are tornado's), a payload that is not ``bytes``, and a first byte
+outside 0-255 (tornado's ``struct.error``) go to tornado's own method.
 
 Not replaced: ``_receive_frame``/``_read_bytes`` (the frame reading). It awaits
 ``IOStream.read_bytes`` for the 2 header bytes, then the extended length, then the key,
