@@ -12,7 +12,7 @@ def ref_mask(data, key, offset=0):
     return bytes(b ^ key[(i + offset) & 3] for i, b in enumerate(data))
 
 
-@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 65, 127, 128, 1000, 4099])
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 65, 127, 128, 1000, 1023, 1024, 1025, 4099])
 @pytest.mark.parametrize("offset", [0, 1, 2, 3, 5])
 def test_apply_mask_forms(impl, size, offset):
     data = os.urandom(size)
