@@ -13,7 +13,8 @@ except ImportError:  # interpreted, and Cython is not installed: nothing is comp
     from . import _nocython as cython
 
 from ._errors import Opcode, ProtocolError
-from ._primitives_py import utf8_error_offset
+# (_MASK, _REP and _SMALL: for the interpreted fast path of FrameDecoder._process)
+from ._primitives_py import _MASK, _REP, _SMALL, utf8_error_offset
 
 if not cython.compiled:  # the compiled module cimports these from _primitives (see .pxd)
     from ._primitives_py import (
@@ -436,12 +437,18 @@ class FrameDecoder:
         op_binary = _OPCODES[_OP_BINARY]
         head_size = 6 if mask_expected else 2  # what a frame masked as expected has
         last = end - 1  # a header needs two bytes: pos < last
-        # Interpreted, the frame constructor and list.append are bound once: an attribute
-        # lookup less for each (compiled, both are direct C calls, so not bound).
+        # Interpreted, the frame constructor and list.append are bound once (an attribute
+        # lookup less per frame), and a small masked text frame is unmasked and decoded
+        # inline (a Python call less per frame: about 7% of the time of a 32-byte frame).
+        # Compiled, `interpreted` is a constant 0: frame_text and the rest are C calls.
         interpreted = not cython.compiled
         if interpreted:
             new_frame = Frame.__new__
             append = events.append
+            from_bytes = int.from_bytes
+            rep = _REP
+            bits = _MASK
+            small = _SMALL
         while pos < end:
             remaining = self._remaining
             if remaining:
@@ -480,7 +487,14 @@ class FrameDecoder:
                         opcode = op_binary
                     else:
                         try:
-                            payload = frame_text(data, start, pos, mask_expected)
+                            if interpreted and mask_expected and 0 < length <= small:
+                                # frame_text, inline: the key and the payload read as one
+                                # int (the key in its low 32 bits), XOR the key repeated
+                                v = from_bytes(data[start - 4 : stop], "little")
+                                v = ((v >> 32) ^ (v & 0xFFFFFFFF) * rep[length]) & bits[length]
+                                payload = v.to_bytes(length, "little").decode("utf-8")
+                            else:
+                                payload = frame_text(data, start, pos, mask_expected)
                         except UnicodeDecodeError as exc:
                             raise _fail_utf8(exc, 0) from None
                         opcode = op_text

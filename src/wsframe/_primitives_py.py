@@ -116,18 +116,12 @@ def frame_payload(src, start, end, masked):
 
 
 def frame_text(src, start, end, masked):
-    """``frame_payload`` decoded as UTF-8 (UnicodeDecodeError if it is not)."""
-    n = end - start
-    if not masked or n <= 0:
-        return src[start:end].decode("utf-8")
-    if n > _SMALL:
-        key = _from_bytes(src[start - 4 : start], "little")
-        return unmask(src, start, end, key, 0).decode("utf-8")
-    # unmask's body again: this runs once per text message on the interpreted hot path.
-    # The key and the payload are read as one int (the key in its low 32 bits).
-    v = _from_bytes(src[start - 4 : end], "little")
-    v = ((v >> 32) ^ (v & 0xFFFFFFFF) * _REP[n]) & _MASK[n]
-    return v.to_bytes(n, "little").decode("utf-8")
+    """``frame_payload`` decoded as UTF-8 (UnicodeDecodeError if it is not).
+
+    (The interpreted decoder does frames of 1 to 256 masked bytes inline, with _REP and
+    _MASK: see FrameDecoder._process.)
+    """
+    return frame_payload(src, start, end, masked).decode("utf-8")
 
 
 def decode_valid_text(data):
