@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wire import frame
+from wire import frame, split
 
 from wsframe import ProtocolError
 
@@ -36,16 +36,6 @@ def run(impl, role, chunks, **options):
             events += exc.events
             return [as_tuple(e) for e in events], (exc.code, exc.reason)
     return [as_tuple(e) for e in events], None
-
-
-def split(data, cuts):
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    pieces, last = [], 0
-    for p in points:
-        pieces.append(data[last:p])
-        last = p
-    pieces.append(data[last:])
-    return pieces
 
 
 # Bytes that often look like frame headers, so random input gets past the first byte.

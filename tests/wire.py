@@ -50,3 +50,14 @@ def close_payload(code, reason=b""):
     if isinstance(reason, str):
         reason = reason.encode("utf-8")
     return struct.pack("!H", code) + reason
+
+
+def split(data, cuts):
+    """``data`` cut at the points ``cuts`` (taken modulo its length + 1): the pieces."""
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces, last = [], 0
+    for p in points:
+        pieces.append(data[last:p])
+        last = p
+    pieces.append(data[last:])
+    return pieces

@@ -102,25 +102,6 @@ def _aio_installed_writer():
     return WebSocketWriter.__dict__["_write_websocket_frame"]
 
 
-def test_aiohttp_writer_is_replaced_by_default():
-    integ = require("aiohttp")
-    import wsframe
-
-    if wsframe.implementation != "c":
-        pytest.skip("install() without force needs the C extension")
-    integ.uninstall()
-    original = _aio_installed_writer()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        replaced = integ.install()
-    try:
-        assert "aiohttp._websocket.writer.WebSocketWriter._write_websocket_frame" in replaced
-        assert _aio_installed_writer().__wrapped__ is original
-    finally:
-        integ.uninstall()
-    assert _aio_installed_writer() is original
-
-
 @pytest.mark.parametrize("use_mask", [True, False], ids=["masked", "unmasked"])
 @pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
 def test_aiohttp_frames_every_length_form(use_mask, kind):
@@ -263,23 +244,31 @@ def _tor_installed_writer():
     return WebSocketProtocol13.__dict__["_write_frame"]
 
 
-def test_tornado_writer_is_replaced_by_default():
-    integ = require("tornado")
+@pytest.mark.parametrize(
+    "lib, dotted",
+    [
+        ("aiohttp", "aiohttp._websocket.writer.WebSocketWriter._write_websocket_frame"),
+        ("tornado", "tornado.websocket.WebSocketProtocol13._write_frame"),
+    ],
+)
+def test_writer_is_replaced_by_default(lib, dotted):
+    integ = require(lib)
     import wsframe
 
     if wsframe.implementation != "c":
         pytest.skip("install() without force needs the C extension")
+    installed = {"aiohttp": _aio_installed_writer, "tornado": _tor_installed_writer}[lib]
     integ.uninstall()
-    original = _tor_installed_writer()
+    original = installed()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         replaced = integ.install()
     try:
-        assert "tornado.websocket.WebSocketProtocol13._write_frame" in replaced
-        assert _tor_installed_writer().__wrapped__ is original
+        assert dotted in replaced
+        assert installed().__wrapped__ is original
     finally:
         integ.uninstall()
-    assert _tor_installed_writer() is original
+    assert installed() is original
 
 
 @pytest.mark.parametrize("mask", [True, False], ids=["masked", "unmasked"])

@@ -13,6 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wire import split
+
 from .conftest import require
 
 MASKS = st.binary(min_size=4, max_size=4)
@@ -57,16 +59,6 @@ def _utf8ish():
         ]
     )
     return st.lists(pieces, max_size=12).map(b"".join)
-
-
-def _split(data, cuts):
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    out, last = [], 0
-    for p in points:
-        out.append(data[last:p])
-        last = p
-    out.append(data[last:])
-    return out
 
 
 # ------------------------------------------------------------------------------ websockets
@@ -255,7 +247,7 @@ class TestAutobahn:
     @settings(max_examples=300)
     @given(data=_utf8ish(), cuts=st.lists(st.integers(0, 64), max_size=4))
     def test_validator_quads_match_the_dfa(self, data, cuts):
-        chunks = _split(data, cuts)
+        chunks = split(data, cuts)
         pure, nvx, ours = self.pure_validator(), self.orig_validator(), self.validator()
         failed = False
         for chunk in chunks:

@@ -15,6 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wire import split
+
 from .conftest import require
 
 KEY = b"\x37\xfa\x21\x3d"
@@ -410,21 +412,11 @@ def frames(draw, client):
     return b"".join(out)
 
 
-def _split(data, cuts):
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    pieces, last = [], 0
-    for p in points:
-        pieces.append(data[last:p])
-        last = p
-    pieces.append(data[last:])
-    return pieces
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=_FIXTURE)
 @given(data=st.data(), client=st.booleans(), cuts=st.lists(st.integers(0, 10_000), max_size=6))
 def test_random_frames_random_splits(both, data, client, cuts):
     wire = data.draw(frames(client))
-    chunks = _split(wire, cuts)
+    chunks = split(wire, cuts)
     a, b = both(lambda: run_connection(client, chunks))
     assert a == b
     a, b = both(lambda: run_frame_decoder(client, chunks))
