@@ -7,6 +7,7 @@ generator protocol (it waits for more data at the same byte offsets). Masks are 
 deterministic by patching ``secrets.token_bytes``, as websockets' own tests do.
 """
 
+import array
 import itertools
 import random
 import struct
@@ -23,7 +24,9 @@ import wsframe.integrations as wi
 from .conftest import require
 
 LENGTHS = (0, 1, 4, 5, 125, 126, 127, 128, 1000, 65535, 65536, 70000)
-KEYS = (b"\x00\x00\x00\x00", b"\x37\xfa\x21\x3d", b"\xff\xff\xff\xff")
+# The first key is what a single serialize() gets: not the all-zero key (masking would be
+# a copy and a masking bug would go unseen).
+KEYS = (b"\x37\xfa\x21\x3d", b"\x00\x00\x00\x00", b"\xff\xff\xff\xff")
 
 
 @pytest.fixture
@@ -209,6 +212,28 @@ def test_serialize_payload_types(ws, kind, mask):
     for length in (0, 3, 200, 70000):
         frame = ws.Frame(ws.Opcode.BINARY, kind(b"\xa5" * length))
         assert assert_same(_serialize(frame, mask))[0] == "ok"
+
+
+def _strided(data):
+    doubled = bytearray(2 * len(data))
+    doubled[::2] = data
+    return memoryview(doubled)[::2]
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        _strided,  # not contiguous: websockets' own path decides
+        lambda data: memoryview(array.array("I", data[: len(data) & ~3])),  # 4-byte items
+        lambda data: memoryview(bytearray(data)).cast("B", (1, len(data))),  # 2-D
+    ],
+    ids=["strided", "uint32", "2d"],
+)
+@pytest.mark.parametrize("mask", [False, True])
+def test_serialize_other_memoryviews(ws, view, mask):
+    for length in (2, 4, 200, 70000):
+        frame = ws.Frame(ws.Opcode.BINARY, view(b"\xa5\x01" * (length // 2)))
+        assert_same(_serialize(frame, mask))
 
 
 def test_serialize_control_frames_and_errors(ws):

@@ -11,8 +11,8 @@ websockets' own:
 - ``serialize``: ``self.check()`` first, then each extension's ``encode`` in order; the
   masking key still comes from ``secrets.token_bytes(4)``, looked up at each call through
   ``websockets.frames`` (so a test that patches ``secrets.token_bytes`` gets the same
-  bytes); a new ``bytes`` is returned. A payload that is not ``bytes``/``bytearray``
-  (e.g. permessage-deflate's ``memoryview``), an opcode that is not an ``Opcode``, or a
+  bytes); a new ``bytes`` is returned. A payload that is not ``bytes``/``bytearray`` or
+  a plain byte ``memoryview`` (permessage-deflate's), an opcode that is not an ``Opcode``, or a
   key that is not 4 bytes (a patched ``token_bytes``) takes a path built like websockets'
   own (``struct`` formats, ``websockets.frames.apply_mask``): same bytes, same
   exceptions.
@@ -58,6 +58,17 @@ def _make_mask(original):
     return apply_mask
 
 
+def _is_byte_view(data):
+    """A memoryview that reads as its bytes in order (permessage-deflate's payloads): its
+    len() is its size in bytes and it concatenates and masks as bytes would."""
+    return (
+        type(data) is memoryview
+        and data.ndim == 1
+        and data.format == "B"
+        and data.c_contiguous
+    )
+
+
 def _make_serialize(frames, original):
     """``Frame.serialize`` on wsframe's header encoder and masker."""
     encode_header = _wsf.encode_header
@@ -101,7 +112,9 @@ def _make_serialize(frames, original):
                 self = extension.encode(self)
         data = self.data
         opcode = self.opcode
-        if type(data) not in _BYTES or type(opcode) is not Opcode:
+        if type(opcode) is not Opcode or (
+            type(data) not in _BYTES and not _is_byte_view(data)
+        ):
             return general(self, mask)
         fin = True if self.fin else False
         rsv = (4 if self.rsv1 else 0) | (2 if self.rsv2 else 0) | (1 if self.rsv3 else 0)
