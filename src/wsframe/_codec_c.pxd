@@ -26,6 +26,20 @@ cdef class Close(Frame):
     cdef readonly str reason
 
 
+cdef class FrameHeader:
+    cdef readonly bint fin
+    cdef readonly int rsv
+    cdef readonly int opcode
+    cdef readonly bint masked
+    cdef readonly object key
+    cdef readonly unsigned long long length
+    cdef readonly int size
+
+
+@cython.locals(data=bytes, pos=Py_ssize_t, end=Py_ssize_t, b0=int, b1=int, size=int,
+               length=cython.ulonglong)
+cpdef FrameHeader parse_header(object buf, Py_ssize_t offset=*)
+
 @cython.locals(frame=Frame)
 cdef Frame _new_frame(int opcode, object data, bint fin, bint rsv1)
 

@@ -196,6 +196,9 @@ def build_close(code=None, reason=""):
     return bytes(((code >> 8) & 0xFF, code & 0xFF)) + data
 
 
+# Compiled, a C struct (read-only fields, no cyclic GC: ints, bools and bytes only).
+@cython.no_gc
+@cython.cclass
 class FrameHeader:
     """A parsed frame header (``parse_header``)."""
 
@@ -229,15 +232,21 @@ def parse_header(buf, offset=0):
     Only the length encoding is checked here (most significant bit of a 64-bit length:
     1002; a length not in its shortest form: 1002); the decoder applies the other rules.
     """
-    if type(buf) is bytes:
-        data = buf
-        pos = offset
-        end = len(data)
-        if pos < 0 or pos > end:
+    # Of any other buffer than bytes, only the header's bytes (at most 14) are copied, not
+    # the whole buffer: a caller walking a large bytearray frame by frame must not pay for
+    # its size each time.
+    kind = type(buf)
+    if kind is bytes or kind is bytearray:
+        end = len(buf)
+        if offset < 0 or offset > end:
             raise ValueError("offset %d outside a buffer of %d bytes" % (offset, end))
+        if kind is bytes:
+            data = buf
+            pos = offset
+        else:
+            data = bytes(buf[offset : offset + 14])
+            pos = 0
     else:
-        # Only the header's bytes (at most 14) are copied, not the whole buffer: a caller
-        # walking a large bytearray frame by frame must not pay for its size each time.
         with memoryview(buf) as view:
             end = view.nbytes
             if offset < 0 or offset > end:
@@ -248,7 +257,7 @@ def parse_header(buf, offset=0):
             else:
                 data = view.tobytes()[offset : offset + 14]
         pos = 0
-        end = len(data)
+    end = len(data)
     if end - pos < 2:
         return None
     b0 = data[pos]
