@@ -87,8 +87,7 @@ def _make_replacements(fp):
             data = buffer.buffer
             if not buffer.bytes_used and len(data) > 1:
                 try:
-                    # A 14-byte copy: parse_header takes the whole buffer as bytes.
-                    head = _parse_header(data[:14])
+                    head = _parse_header(data)  # (it copies the header's bytes only)
                 except _ProtocolError:
                     head = None  # non-minimal length, 64-bit MSB: wsproto's own error
                 if head is not None and not head.rsv:
