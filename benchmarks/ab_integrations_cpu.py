@@ -27,21 +27,8 @@ import wsframe.integrations as wi  # noqa: E402
 
 
 def best(case, on, reps=9, run_for=0.03):
-    with case.accelerated(on):
-        fn = case.prepare()
-        fn()
-        out = []
-        for _ in range(reps):
-            loops = 0
-            t0 = time.thread_time()
-            while True:
-                fn()
-                loops += 1
-                elapsed = time.thread_time() - t0
-                if elapsed >= run_for:
-                    break
-            out.append(elapsed / (loops * case.batch))
-        return min(out)
+    """Best thread CPU seconds per message over ``reps`` runs of ``run_for`` each."""
+    return case.time(on, min_time=reps * run_for, repeat=reps, clock=time.thread_time)
 
 
 def main(prefixes):
