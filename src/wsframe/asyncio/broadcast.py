@@ -153,11 +153,15 @@ def broadcast_payload(connections: Iterable[Any], opcode: int, payload: Any, pol
     if policy is None:
         policy = SlowClientPolicy()
     codec = _connection._codec  # the implementation the connections use
-    frame = None  # the uncompressed frame, built at first need
+    size = len(payload) if type(payload) is bytes else memoryview(payload).nbytes
+    frame = codec.encode_header(opcode, size) + payload  # the uncompressed frame
+    frame_size = len(frame)
     shared: dict[Any, bytes] = {}  # compression parameters -> compressed frame
     strikes = policy._strikes
     sent = skipped_closed = skipped_slow = closed = 0
-    size = len(payload) if type(payload) is bytes else memoryview(payload).nbytes
+    # Connections with nothing queued yet in this loop turn: their flush is scheduled
+    # once for all of them (one event-loop callback per broadcast, not per connection).
+    to_flush: list = []
     for conn in connections:
         if conn.state is not _OPEN:
             skipped_closed += 1
@@ -170,23 +174,43 @@ def broadcast_payload(connections: Iterable[Any], opcode: int, payload: Any, pol
                 closed += 1
             continue
         params = conn._compression_params()
-        if conn.role != "server":  # a client masks every frame with a fresh key: no sharing
-            data = conn._encoder.encode(opcode, payload, True, params is not None and size >= params[_THRESHOLD])
-        elif params is None or size < params[_THRESHOLD]:
-            if frame is None:
-                frame = codec.encode_header(opcode, size) + payload
-            data = frame
-        elif not params[-1]:  # no context takeover: the same bytes for equal parameters
-            data = shared.get(params)
-            if data is None:
-                data = shared[params] = _compressed_frame(codec, opcode, payload, params)
-        else:  # its compressor's history is its own: compress through it
-            data = conn._encoder.encode(opcode, payload, True, True)
-        conn._send_frame_bytes(data)
+        if params is None and conn.role == "server":  # the common case first
+            if conn._flush_scheduled:
+                conn._send_frame_bytes(frame)  # joins what this turn already queued
+            else:
+                conn._out.append(frame)
+                conn._out_size += frame_size
+                conn._flush_scheduled = True
+                to_flush.append(conn)
+        else:
+            conn._send_frame_bytes(_frame_for(conn, params, codec, opcode, payload, size, frame, shared))
         sent += 1
         if strikes:
             strikes.pop(conn, None)
+    if to_flush:
+        to_flush[0]._loop.call_soon(_flush_all, to_flush)
     return BroadcastResult(sent, skipped_closed, skipped_slow, closed)
+
+
+def _flush_all(connections: list) -> None:
+    for conn in connections:
+        conn._flush()
+
+
+def _frame_for(conn: Any, params: Any, codec: Any, opcode: int, payload: Any, size: int, frame: bytes,
+               shared: dict) -> bytes:
+    """The frame for a connection that is not a plain server one."""
+    if conn.role != "server":  # a client masks every frame with a fresh key: no sharing
+        return conn._encoder.encode(opcode, payload, True, params is not None and size >= params[_THRESHOLD])
+    if size < params[_THRESHOLD]:  # under the compression threshold: sent as is
+        return frame
+    if not params[-1]:  # no context takeover: the same bytes for equal parameters
+        data = shared.get(params)
+        if data is None:
+            data = shared[params] = _compressed_frame(codec, opcode, payload, params)
+        return data
+    # Context takeover: its compressor's history is its own: compress through it.
+    return conn._encoder.encode(opcode, payload, True, True)
 
 
 # Positions in Connection._compression_params(): (role, server_no_context_takeover,
