@@ -145,6 +145,10 @@ class Connection(asyncio.Protocol):
         self._heartbeat_handle: Optional[asyncio.Handle] = None
         self._ping_timeout_handle: Optional[asyncio.Handle] = None
         self._close_timer: Optional[asyncio.Handle] = None
+        # A protocol error found after messages the application has not taken yet: the
+        # connection fails once it took them (so an echo of them still goes out first),
+        # or after close_timeout.
+        self._failure: Optional[Tuple[int, str]] = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -179,6 +183,7 @@ class Connection(asyncio.Protocol):
         self.state = _CLOSED
         if self.close_code is None:
             self.close_code = 1006
+        self._failure = None
         for handle in (self._heartbeat_handle, self._ping_timeout_handle, self._close_timer):
             if handle is not None:
                 handle.cancel()
@@ -223,13 +228,20 @@ class Connection(asyncio.Protocol):
     # -- receiving ----------------------------------------------------------------------
 
     def _frames_received(self, data: bytes) -> None:
-        if self._close_received:
-            return  # nothing may follow a close frame; the transport is closing
+        if self._close_received or self._failure is not None:
+            return  # nothing may follow a close frame or an error; the transport is closing
         try:
             events = self._decoder.feed(data)
         except ProtocolError as exc:
             self._on_events(exc.events)
-            self._fail(exc.code, exc.reason)
+            if self._queue and self.state is _OPEN:
+                self._failure = (exc.code, exc.reason)
+                self.transport.pause_reading()  # type: ignore[union-attr]
+                self._close_timer = self._loop.call_later(
+                    self._options.close_timeout, self._fail_pending
+                )
+            else:
+                self._fail(exc.code, exc.reason)
             return
         if events:
             self._on_events(events)
@@ -287,6 +299,15 @@ class Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _fail_pending(self) -> None:
+        failure = self._failure
+        if failure is not None:
+            self._failure = None
+            if self._close_timer is not None:
+                self._close_timer.cancel()
+                self._close_timer = None
+            self._fail(*failure)
+
     def _closed_exception(self) -> ConnectionClosed:
         code = self.close_code if self.close_code is not None else 1006
         return closed_error(code, self.close_reason)
@@ -296,7 +317,7 @@ class Connection(asyncio.Protocol):
         self._queued -= len(data) + MESSAGE_OVERHEAD
         if self._reading_paused and self._queued <= self._read_limit >> 1:
             self._reading_paused = False
-            if self.state is not _CLOSED:
+            if self.state is not _CLOSED and self._failure is None:
                 self.transport.resume_reading()  # type: ignore[union-attr]
         return data
 
@@ -309,7 +330,9 @@ class Connection(asyncio.Protocol):
         while True:
             if self._queue:
                 return self._take()
-            if self._close_received or self.state is _CLOSED:
+            if self._failure is not None:
+                self._fail_pending()
+            if self.close_code is not None:  # set by a close frame, a failure or the end
                 raise self._closed_exception()
             if self._recv_waiter is not None:
                 raise RuntimeError("recv() is already being awaited by another coroutine")
