@@ -13,6 +13,7 @@ import collections
 import enum
 import logging
 import os
+import time
 from typing import Any, Iterable, Optional, Tuple, Union
 
 import wsframe as _codec_module
@@ -476,7 +477,7 @@ class Connection(asyncio.Protocol):
                 raise ValueError("a ping with this payload is already waiting for its pong")
         frame = self._encoder.ping(data)  # ValueError past 125 bytes
         waiter = self._loop.create_future()
-        self._pings[data] = (waiter, self._loop.time())
+        self._pings[data] = (waiter, time.perf_counter())
         self._send_frame_bytes(frame)
         return await waiter
 
@@ -484,7 +485,7 @@ class Connection(asyncio.Protocol):
         pings = self._pings
         if data not in pings:
             return  # unsolicited pong: allowed, ignored
-        now = self._loop.time()
+        now = time.perf_counter()  # not loop.time(): uvloop's has millisecond steps
         # A pong answers its ping and every earlier one (RFC 6455 5.5.3).
         for key in list(pings):
             waiter, sent = pings.pop(key)
@@ -511,7 +512,7 @@ class Connection(asyncio.Protocol):
         while payload in self._pings:
             payload = os.urandom(4)
         self._heartbeat_payload = payload
-        self._pings[payload] = (None, self._loop.time())
+        self._pings[payload] = (None, time.perf_counter())
         self._send_frame_bytes(self._encoder.ping(payload))
         timeout = self._options.ping_timeout
         if timeout is not None:
