@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import collections.abc
 import enum
 import logging
 import os
@@ -423,7 +424,7 @@ class Connection(asyncio.Protocol):
                 self._send_parts(_BINARY, message)
             else:
                 self._send_message_frame(encoder.binary(message))
-        elif isinstance(message, Iterable):
+        elif isinstance(message, collections.abc.Iterable):
             self._send_fragments(message)
         else:
             raise TypeError(
