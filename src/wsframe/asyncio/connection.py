@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import collections.abc
 import enum
 import logging
 import os
+import time
 from typing import Any, Iterable, Optional, Tuple, Union
 
 import wsframe as _codec_module
@@ -134,6 +136,7 @@ class Connection(asyncio.Protocol):
         self._out: list = []
         self._out_size = 0
         self._flush_scheduled = False
+        self._eager = False  # see _send_message_frame
         self._write_paused = False
         self._drain_waiters: list = []
         self._pending_pong: Optional[bytes] = None
@@ -145,6 +148,10 @@ class Connection(asyncio.Protocol):
         self._heartbeat_handle: Optional[asyncio.Handle] = None
         self._ping_timeout_handle: Optional[asyncio.Handle] = None
         self._close_timer: Optional[asyncio.Handle] = None
+        # A protocol error found after messages the application has not taken yet: the
+        # connection fails once it took them (so an echo of them still goes out first),
+        # or after close_timeout.
+        self._failure: Optional[Tuple[int, str]] = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -179,6 +186,7 @@ class Connection(asyncio.Protocol):
         self.state = _CLOSED
         if self.close_code is None:
             self.close_code = 1006
+        self._failure = None
         for handle in (self._heartbeat_handle, self._ping_timeout_handle, self._close_timer):
             if handle is not None:
                 handle.cancel()
@@ -223,13 +231,20 @@ class Connection(asyncio.Protocol):
     # -- receiving ----------------------------------------------------------------------
 
     def _frames_received(self, data: bytes) -> None:
-        if self._close_received:
-            return  # nothing may follow a close frame; the transport is closing
+        if self._close_received or self._failure is not None:
+            return  # nothing may follow a close frame or an error; the transport is closing
         try:
             events = self._decoder.feed(data)
         except ProtocolError as exc:
             self._on_events(exc.events)
-            self._fail(exc.code, exc.reason)
+            if self._queue and self.state is _OPEN:
+                self._failure = (exc.code, exc.reason)
+                self.transport.pause_reading()  # type: ignore[union-attr]
+                self._close_timer = self._loop.call_later(
+                    self._options.close_timeout, self._fail_pending
+                )
+            else:
+                self._fail(exc.code, exc.reason)
             return
         if events:
             self._on_events(events)
@@ -258,6 +273,7 @@ class Connection(asyncio.Protocol):
                 self._on_close(event)
                 break
         if received:
+            self._eager = True
             self._queued += received
             waiter = self._recv_waiter
             if waiter is not None and not waiter.done():
@@ -287,6 +303,15 @@ class Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _fail_pending(self) -> None:
+        failure = self._failure
+        if failure is not None:
+            self._failure = None
+            if self._close_timer is not None:
+                self._close_timer.cancel()
+                self._close_timer = None
+            self._fail(*failure)
+
     def _closed_exception(self) -> ConnectionClosed:
         code = self.close_code if self.close_code is not None else 1006
         return closed_error(code, self.close_reason)
@@ -296,7 +321,7 @@ class Connection(asyncio.Protocol):
         self._queued -= len(data) + MESSAGE_OVERHEAD
         if self._reading_paused and self._queued <= self._read_limit >> 1:
             self._reading_paused = False
-            if self.state is not _CLOSED:
+            if self.state is not _CLOSED and self._failure is None:
                 self.transport.resume_reading()  # type: ignore[union-attr]
         return data
 
@@ -309,7 +334,9 @@ class Connection(asyncio.Protocol):
         while True:
             if self._queue:
                 return self._take()
-            if self._close_received or self.state is _CLOSED:
+            if self._failure is not None:
+                self._fail_pending()
+            if self.close_code is not None:  # set by a close frame, a failure or the end
                 raise self._closed_exception()
             if self._recv_waiter is not None:
                 raise RuntimeError("recv() is already being awaited by another coroutine")
@@ -331,6 +358,18 @@ class Connection(asyncio.Protocol):
             raise StopAsyncIteration from None
 
     # -- sending ------------------------------------------------------------------------
+
+    def _send_message_frame(self, data: bytes) -> None:
+        # The first message sent after a read, once the application took every message
+        # received, is most likely a lone answer: write it now rather than at the end of
+        # the turn (saves a loop iteration per request/response; measured ~20% of the
+        # server CPU per message with one message in flight). Anything else sent before
+        # the next read is coalesced as usual.
+        if self._eager and not self._out and not self._queue:
+            self._eager = False
+            self.transport.write(data)  # type: ignore[union-attr]
+        else:
+            self._send_frame_bytes(data)
 
     def _send_frame_bytes(self, data: Any) -> None:
         """Queue encoded frame bytes; written (with everything else queued during this
@@ -379,13 +418,13 @@ class Connection(asyncio.Protocol):
             if self._pmd is None and self.role == "server" and len(message) >= _PARTS_FROM:
                 self._send_parts(_TEXT, message.encode("utf-8"))
             else:
-                self._send_frame_bytes(encoder.text(message))
+                self._send_message_frame(encoder.text(message))
         elif isinstance(message, (bytes, bytearray, memoryview)):
             if self._pmd is None and self.role == "server" and len(message) >= _PARTS_FROM:
                 self._send_parts(_BINARY, message)
             else:
-                self._send_frame_bytes(encoder.binary(message))
-        elif isinstance(message, Iterable):
+                self._send_message_frame(encoder.binary(message))
+        elif isinstance(message, collections.abc.Iterable):
             self._send_fragments(message)
         else:
             raise TypeError(
@@ -453,7 +492,7 @@ class Connection(asyncio.Protocol):
                 raise ValueError("a ping with this payload is already waiting for its pong")
         frame = self._encoder.ping(data)  # ValueError past 125 bytes
         waiter = self._loop.create_future()
-        self._pings[data] = (waiter, self._loop.time())
+        self._pings[data] = (waiter, time.perf_counter())
         self._send_frame_bytes(frame)
         return await waiter
 
@@ -461,7 +500,7 @@ class Connection(asyncio.Protocol):
         pings = self._pings
         if data not in pings:
             return  # unsolicited pong: allowed, ignored
-        now = self._loop.time()
+        now = time.perf_counter()  # not loop.time(): uvloop's has millisecond steps
         # A pong answers its ping and every earlier one (RFC 6455 5.5.3).
         for key in list(pings):
             waiter, sent = pings.pop(key)
@@ -488,7 +527,7 @@ class Connection(asyncio.Protocol):
         while payload in self._pings:
             payload = os.urandom(4)
         self._heartbeat_payload = payload
-        self._pings[payload] = (None, self._loop.time())
+        self._pings[payload] = (None, time.perf_counter())
         self._send_frame_bytes(self._encoder.ping(payload))
         timeout = self._options.ping_timeout
         if timeout is not None:
