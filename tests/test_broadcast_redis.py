@@ -11,6 +11,8 @@ import threading
 
 import pytest
 
+import wsframe
+
 from redis_server import redis_server  # noqa: F401  (the fixture)
 
 redis = pytest.importorskip("redis", reason="the redis package (wsframe[redis]) is not installed")
@@ -18,7 +20,7 @@ websockets = pytest.importorskip("websockets")
 from websockets.asyncio.client import connect as ws_connect  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.join(os.path.dirname(HERE), "src")
+WSFRAME_HOME = os.path.dirname(os.path.dirname(os.path.abspath(wsframe.__file__)))
 TIMEOUT = 30.0
 CLIENTS_PER_SERVER = 3
 PER_PUBLISHER = 40
@@ -29,8 +31,8 @@ class AppProcess:
 
     def __init__(self, redis_url, impl_name):
         env = dict(os.environ)
-        if not os.environ.get("WSFRAME_TEST_INSTALLED"):
-            env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+        # The child imports the wsframe this test imported (src/ or the installed one).
+        env["PYTHONPATH"] = WSFRAME_HOME + os.pathsep + env.get("PYTHONPATH", "")
         if impl_name == "python":
             env["WSFRAME_NO_EXTENSIONS"] = "1"
         self.proc = subprocess.Popen(

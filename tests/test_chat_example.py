@@ -10,12 +10,15 @@ import time
 
 import pytest
 
+import wsframe
+
 from redis_server import redis_server  # noqa: F401  (the fixture)
 
 websockets = pytest.importorskip("websockets")
 from websockets.asyncio.client import connect as ws_connect  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+WSFRAME_HOME = os.path.dirname(os.path.dirname(os.path.abspath(wsframe.__file__)))
 ROOT = os.path.dirname(HERE)
 CHAT = os.path.join(ROOT, "examples", "chat", "server.py")
 TIMEOUT = 20.0
@@ -31,8 +34,8 @@ def _free_port():
 
 def _start_chat(port, impl_name, redis_url=None):
     env = dict(os.environ)
-    if not os.environ.get("WSFRAME_TEST_INSTALLED"):
-        env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+    # The child imports the wsframe this test imported (src/ or the installed one).
+    env["PYTHONPATH"] = WSFRAME_HOME + os.pathsep + env.get("PYTHONPATH", "")
     if impl_name == "python":
         env["WSFRAME_NO_EXTENSIONS"] = "1"
     args = [sys.executable, CHAT, "--port", str(port)]
