@@ -122,6 +122,27 @@ async def _wait_subscribers(broker, channel, count):
 
 
 @needs_redis_package
+def test_redis_concurrent_publishes_are_batched_in_call_order(redis_server):  # noqa: F811
+    """Many tasks publishing at once: pipelined batches, delivered in call order."""
+
+    async def main():
+        got = []
+        a, b = RedisBroker(redis_server.url), RedisBroker(redis_server.url)
+        async with a, b:
+            await a.wait_connected(TIMEOUT)
+            await b.wait_connected(TIMEOUT)
+            await b.subscribe("room", on_message=got.append)
+            await _wait_subscribers(a, "room", 1)
+            sent = [("m%d" % i) if i % 2 else b"b%d" % i for i in range(500)]
+            counts = await asyncio.gather(*[a.publish("room", m) for m in sent])
+            await _collect(got, len(sent))
+            return sent, got, counts, a.published
+
+    sent, got, counts, published = run(main())
+    assert got == sent and counts == [1] * len(sent) and published == len(sent)
+
+
+@needs_redis_package
 def test_redis_restart_reconnects_and_resubscribes(redis_server):  # noqa: F811
     async def main():
         got = []

@@ -100,6 +100,8 @@ class RedisBroker(Broker):
         self._publisher = _redis.Redis.from_url(url, single_connection_client=True, **options)
         self._pubsub_client = _redis.Redis.from_url(url, **options)
         self._pubsub: Any = None
+        self._outbox: list = []  # (channel, data, future) not yet handed to Redis
+        self._sender: asyncio.Task | None = None
         self._reader: asyncio.Task | None = None
         self._connected = asyncio.Event()
         self._closing = False
@@ -128,6 +130,17 @@ class RedisBroker(Broker):
 
     async def close(self) -> None:
         self._closing = True
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.cancel()
+            try:
+                await sender
+            except (asyncio.CancelledError, Exception):
+                pass
+        for _, _, done in self._outbox:
+            if not done.done():
+                done.set_exception(BrokerUnavailable("broker closed before this message was sent"))
+        self._outbox = []
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.cancel()
@@ -142,15 +155,55 @@ class RedisBroker(Broker):
     async def publish(self, channel: str, message: Message) -> int:
         """Publish ``message`` on ``channel``: returns how many subscribed connections
         (processes) Redis handed it to; raises :class:`BrokerUnavailable` when Redis
-        cannot be reached (the message is dropped)."""
+        cannot be reached (the message is dropped).
+
+        Publishes made while earlier ones are on their way are sent together, in call
+        order, as one pipeline (one round trip for the batch): many tasks publishing at
+        once cost one round trip per batch, not per message.
+        """
         _check_channel(channel)
         data = pack(message)
+        done = asyncio.get_running_loop().create_future()
+        self._outbox.append((channel, data, done))
+        if self._sender is None:
+            self._sender = asyncio.ensure_future(self._send_outbox())
+        return await done
+
+    async def _send_outbox(self) -> None:
+        """The one task that talks to Redis for publishing: batches leave in order."""
         try:
-            receivers = await self._publisher.publish(channel, data)
-        except (_RedisConnectionError, _RedisTimeoutError, OSError) as exc:
-            raise BrokerUnavailable("cannot publish to Redis at %s: %s" % (self.url, exc)) from exc
-        self.published += 1
-        return receivers
+            while self._outbox:
+                batch, self._outbox = self._outbox, []
+                try:
+                    if len(batch) == 1:
+                        results = [await self._publisher.publish(batch[0][0], batch[0][1])]
+                    else:
+                        pipe = self._publisher.pipeline(transaction=False)
+                        for channel, data, _ in batch:
+                            pipe.publish(channel, data)
+                        results = await pipe.execute()
+                except (_RedisConnectionError, _RedisTimeoutError, OSError) as exc:
+                    error = BrokerUnavailable("cannot publish to Redis at %s: %s" % (self.url, exc))
+                    for _, _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                    continue
+                except Exception as exc:  # e.g. a Redis error reply: that batch's callers get it
+                    for _, _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                except BaseException:  # cancelled by close()
+                    for _, _, done in batch:
+                        if not done.done():
+                            done.set_exception(BrokerUnavailable("broker closed before this message was sent"))
+                    raise
+                self.published += len(batch)
+                for (_, _, done), receivers in zip(batch, results):
+                    if not done.done():
+                        done.set_result(receivers)
+        finally:
+            self._sender = None
 
     # -- subscriptions -----------------------------------------------------------------
 

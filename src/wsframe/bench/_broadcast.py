@@ -632,7 +632,8 @@ async def _subscriber_main(url: str) -> None:
 async def _publish_rounds(url, sub, plan, rounds, emit):
     from wsframe.asyncio import RedisBroker
 
-    out = {"throughput": [], "latency": [], "publisher_cpu": [], "subscriber_cpu": []}
+    out = {"throughput": [], "latency": [], "publisher_cpu": [], "subscriber_cpu": [],
+           "throughput_batched": [], "publisher_cpu_batched": [], "subscriber_cpu_batched": []}
     async with RedisBroker(url) as broker:
         await broker.wait_connected(10)
         numsub = 0
@@ -656,6 +657,19 @@ async def _publish_rounds(url, sub, plan, rounds, emit):
             out["throughput"].append(m / (res["t_last"] - t0))
             out["publisher_cpu"].append(pub_cpu / m)
             out["subscriber_cpu"].append(res["cpu_s"] / m)
+            # The same messages published at once (many tasks): pipelined batches.
+            sub.send({"cmd": "arm", "n": m})
+            sub.recv()
+            cpu0 = cpu_seconds()
+            t0 = time.monotonic()
+            await asyncio.gather(*[broker.publish("bench", "%.9f %s" % (time.monotonic(), pad)) for _ in range(m)])
+            batched_cpu = cpu_seconds() - cpu0
+            res = sub.recv()
+            if res["received"] < m:
+                raise RuntimeError("the subscriber got %d of %d" % (res["received"], m))
+            out["throughput_batched"].append(m / (res["t_last"] - t0))
+            out["publisher_cpu_batched"].append(batched_cpu / m)
+            out["subscriber_cpu_batched"].append(res["cpu_s"] / m)
             k = plan["latency_messages"]
             sub.send({"cmd": "arm", "n": k, "latency": True})
             sub.recv()
@@ -698,12 +712,20 @@ def redis_rows(mode: str = "quick", rounds: int | None = None, emit=print):
         "latency_p99_s": statistics.median(p99),
         "publisher_cpu_per_broadcast_s": statistics.median(out["publisher_cpu"]),
         "subscriber_cpu_per_broadcast_s": statistics.median(out["subscriber_cpu"]),
+        "batched_broadcasts_per_s": statistics.median(out["throughput_batched"]),
+        "batched_spread": _spread(out["throughput_batched"]),
+        "batched_publisher_cpu_per_broadcast_s": statistics.median(out["publisher_cpu_batched"]),
+        "batched_subscriber_cpu_per_broadcast_s": statistics.median(out["subscriber_cpu_batched"]),
     }
     emit("  Redis: %.0f broadcasts/s (+-%.0f%%, sequential await publish), added latency median %.0f us "
          "(+-%.0f%%), p99 %.0f us; CPU per broadcast: publisher %.1f us, subscriber %.1f us" % (
              row["broadcasts_per_s"], 100 * row["broadcasts_spread"], row["latency_median_s"] * 1e6,
              100 * row["latency_median_spread"], row["latency_p99_s"] * 1e6,
              row["publisher_cpu_per_broadcast_s"] * 1e6, row["subscriber_cpu_per_broadcast_s"] * 1e6))
+    emit("  Redis, %d publishes at once (pipelined): %.0f broadcasts/s (+-%.0f%%); CPU per broadcast: "
+         "publisher %.1f us, subscriber %.1f us" % (
+             row["messages"], row["batched_broadcasts_per_s"], 100 * row["batched_spread"],
+             row["batched_publisher_cpu_per_broadcast_s"] * 1e6, row["batched_subscriber_cpu_per_broadcast_s"] * 1e6))
     return [row], []
 
 
@@ -776,6 +798,13 @@ def markdown(rows) -> str:
                            r["rounds"], r["broadcasts_per_s"], 100 * r["broadcasts_spread"],
                            r["latency_median_s"] * 1e6, r["latency_p99_s"] * 1e6,
                            r["publisher_cpu_per_broadcast_s"] * 1e6, r["subscriber_cpu_per_broadcast_s"] * 1e6))
+            if "batched_broadcasts_per_s" in r:
+                out.append("")
+                out.append("The same %d messages published at once (pipelined batches): %.0f broadcasts/s (+-%.0f%%); "
+                           "CPU per broadcast: publisher %.1f us, subscriber %.1f us." % (
+                               r["messages"], r["batched_broadcasts_per_s"], 100 * r["batched_spread"],
+                               r["batched_publisher_cpu_per_broadcast_s"] * 1e6,
+                               r["batched_subscriber_cpu_per_broadcast_s"] * 1e6))
     return "\n".join(out)
 
 
@@ -786,7 +815,8 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=lambda s: tuple(int(x) for x in s.split(",")), default=CONNECTIONS)
     parser.add_argument("--libraries", type=lambda s: tuple(s.split(",")), default=LIBRARIES + UVLOOP_LIBRARIES,
                         help="comma-separated, among: %s" % ", ".join(LIBRARIES + UVLOOP_LIBRARIES))
-    parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("--no-redis", action="store_true", help="skip the cross-process figures")
+    parser.add_argument("--no-fanout", action="store_true", help="only the cross-process figures")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--serve", nargs=2, metavar=("LIBRARY", "PORT"), help=argparse.SUPPRESS)
     parser.add_argument("--load", nargs=3, metavar=("PORT", "N", "SOURCE_IP"), help=argparse.SUPPRESS)
@@ -806,7 +836,9 @@ def main(argv=None) -> int:
         return 0
     mode = "quick" if args.quick else "full"
     print("broadcast benchmark (%s): %s, load average %s" % (mode, " ".join(sys.argv), _loadavg()), flush=True)
-    rows, skipped = fanout_rows(mode, args.rounds, connections=args.connections, libraries=args.libraries)
+    rows, skipped = [], []
+    if not args.no_fanout:
+        rows, skipped = fanout_rows(mode, args.rounds, connections=args.connections, libraries=args.libraries)
     if not args.no_redis:
         rrows, rskipped = redis_rows(mode, args.rounds)
         rows += rrows
