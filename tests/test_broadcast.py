@@ -360,3 +360,23 @@ def test_broadcast_many_connections_stays_bounded_in_time(codec):
         return time.monotonic() - start
 
     run(main())
+
+
+def test_policy_forgets_closed_connections():
+    """Strike counts of connections that closed elsewhere do not accumulate."""
+    import sys
+
+    bmod = sys.modules["wsframe.asyncio.broadcast"]
+
+    class Conn:
+        state = State.OPEN
+
+    policy = SlowClientPolicy(close_after=10)
+    gone = []
+    for _ in range(bmod._PRUNE_AT * 3):
+        conn = Conn()
+        policy._skip(conn)
+        conn.state = State.CLOSED  # it left without another broadcast seeing it
+        gone.append(conn)
+    assert len(policy._strikes) <= bmod._PRUNE_AT
+    assert policy.skipped == bmod._PRUNE_AT * 3 and policy.closed == 0

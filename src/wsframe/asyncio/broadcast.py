@@ -38,6 +38,7 @@ from .connection import State
 Message = Union[str, bytes, bytearray, memoryview]
 
 _OPEN = State.OPEN
+_PRUNE_AT = 256  # strike entries before the closed connections are looked for
 _TEXT = 0x1
 _BINARY = 0x2
 
@@ -94,6 +95,8 @@ class SlowClientPolicy:
             return False
         strikes = self._strikes.get(conn, 0) + 1
         if strikes < self.close_after:
+            if len(self._strikes) >= _PRUNE_AT:
+                self._prune()
             self._strikes[conn] = strikes
             return False
         self._strikes.pop(conn, None)
@@ -102,6 +105,12 @@ class SlowClientPolicy:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
         return True
+
+    def _prune(self) -> None:
+        """Forget the connections that closed (a connection that left the broadcast's
+        set while behind would otherwise stay here)."""
+        for conn in [c for c in self._strikes if c.state is State.CLOSED]:
+            del self._strikes[conn]
 
     def __repr__(self) -> str:
         return "SlowClientPolicy(close_after=%r, close_code=%r): skipped %d, closed %d" % (
