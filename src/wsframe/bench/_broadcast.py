@@ -279,8 +279,9 @@ async def _serve_main(library: str, port: int) -> None:
                 await fanout.send_all(message)
                 await asyncio.sleep(0)  # the loop runs between broadcasts (flushes, reads)
             deadline = loop.time() + STEP_TIMEOUT
+            poll = cmd.get("poll", 0.0005)  # long under callgrind: polling is not the fan-out
             while fanout.buffered() and loop.time() < deadline:
-                await asyncio.sleep(0.0005)
+                await asyncio.sleep(poll)
             t_sent = time.monotonic()
             cpu = cpu_seconds() - cpu0
             control.write({"t0": t0, "t_sent": t_sent, "cpu_s": cpu, "connections": len(fanout.conns)})
@@ -403,11 +404,11 @@ async def _load_main(port: int, n: int, source_ip: str) -> None:
 class _Child:
     """A child process of this module speaking JSON lines."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, prefix: tuple = ()):
         env = dict(os.environ)
         src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen([sys.executable, "-m", "wsframe.bench._broadcast"] + list(args),
+        self.proc = subprocess.Popen(list(prefix) + [sys.executable, "-m", "wsframe.bench._broadcast"] + list(args),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=env, text=True, bufsize=1)
         self.lines: queue.Queue = queue.Queue()
@@ -557,6 +558,78 @@ def fanout_rows(mode: str = "quick", rounds: int | None = None, emit=print, rng=
 
 def _size_label(size):
     return "%d B" % size if size < 1024 else "%d KiB" % (size // 1024)
+
+
+# -- user-space instructions per recipient (callgrind) -----------------------------------
+
+
+def instruction_rows(connections: int = 200, count: int = 20, libraries=LIBRARIES + UVLOOP_LIBRARIES, emit=print):
+    """Each server under valgrind's callgrind: the instructions it executes in user space
+    during one fan-out round (counters zeroed before, dumped after, with
+    ``callgrind_control``), per recipient. Deterministic, unlike CPU time on a busy
+    machine; the kernel's share of each send (the same for every library) is not in it."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        return [], [{"library": "callgrind", "reason": "valgrind is not installed"}]
+    rows, skipped = [], []
+    out_dir = tempfile.mkdtemp(prefix="wsframe-bench-callgrind-")
+    try:
+        for i, lib in enumerate(libraries):
+            reason = _available(lib)
+            if reason:
+                skipped.append({"library": lib, "reason": reason})
+                continue
+            port = _free_port()
+            out_file = os.path.join(out_dir, "%d.out" % i)
+            server = _Child("--serve", lib, str(port), prefix=(
+                "valgrind", "--tool=callgrind", "--callgrind-out-file=" + out_file + ".%p",
+                "--dump-instr=no", "--dump-line=no", "--compress-strings=no"))
+            load = None
+            try:
+                server.recv(600)
+                load = _Child("--load", str(port), str(connections), "127.0.0.%d" % (30 + i))
+                load.recv(600)
+                server.send({"cmd": "wait", "n": connections})
+                server.recv(600)
+                for size in SIZES:
+                    frame = frame_of(size)
+                    load.send({"cmd": "expect", "bytes": len(frame) * count,
+                               "first": base64.b64encode(frame).decode()})
+                    load.recv(600)
+                    before = set(os.listdir(out_dir))
+                    subprocess.run(["callgrind_control", "--zero", str(server.proc.pid)], check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+                    server.send({"cmd": "fanout", "size": size, "count": count, "poll": 0.5})
+                    server.recv(600)
+                    load.recv(600)
+                    subprocess.run(["callgrind_control", "--dump", str(server.proc.pid)], check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+                    new = sorted(set(os.listdir(out_dir)) - before)
+                    instructions = _callgrind_total(os.path.join(out_dir, new[-1])) if new else None
+                    if instructions is None:
+                        skipped.append({"library": lib, "reason": "no callgrind dump"})
+                        continue
+                    row = {"library": lib, "connections": connections, "size": size, "broadcasts": count,
+                           "instructions_per_recipient": instructions / (count * connections)}
+                    rows.append(row)
+                    emit("  callgrind %-24s %5s: %7.0f user-space instructions per recipient" % (
+                        lib, _size_label(size), row["instructions_per_recipient"]))
+            except (TimeoutError, EOFError, subprocess.SubprocessError) as exc:
+                skipped.append({"library": lib, "reason": "under callgrind: %s" % exc})
+            finally:
+                if load is not None:
+                    load.stop()
+                server.stop()
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return rows, skipped
+
+
+def _callgrind_total(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    return None
 
 
 # -- through Redis ---------------------------------------------------------------------
@@ -767,6 +840,21 @@ def run_section(mode, emit, progress=None, rounds=None, seed=None):
                                "params": {"connections": n, "size": size},
                                "rows": grow, "skipped": [], "loadavg": rows and [r for r in rows if r["connections"] == n][0]["loadavg"]})
     rrows, rskipped = redis_rows(mode, rounds, emit)
+    for r in rrows:  # as a group too, so that the e2e-style table shows it
+        groups.append({"variant": "2 processes through Redis", "size": r["size"], "item": "broadcast",
+                       "label": "Redis, 2 processes, %s (CPU: subscriber's; latency median %.0f us)" % (
+                           _size_label(r["size"]), r["latency_median_s"] * 1e6),
+                       "params": {"processes": 2, "size": r["size"]},
+                       "rows": [
+                           {"name": "RedisBroker, sequential publish", "library": "wsframe", "kind": "wsframe",
+                            "msgs_per_s": r["broadcasts_per_s"], "spread": r["broadcasts_spread"],
+                            "server_cpu_per_msg_s": r["subscriber_cpu_per_broadcast_s"],
+                            "noisy": r["broadcasts_spread"] > 0.1, "reference": True},
+                           {"name": "RedisBroker, publishes at once", "library": "wsframe", "kind": "wsframe",
+                            "msgs_per_s": r["batched_broadcasts_per_s"], "spread": r["batched_spread"],
+                            "server_cpu_per_msg_s": r["batched_subscriber_cpu_per_broadcast_s"],
+                            "noisy": r["batched_spread"] > 0.1, "reference": False}],
+                       "skipped": [], "loadavg": []})
     return {"kind": "broadcast", "groups": groups, "skipped": skipped + rskipped, "redis": rrows,
             "settings": {"rounds": rounds or PLANS[mode]["rounds"], "message": "text",
                          "compression": "off", "event_loop": "asyncio (default)"},
@@ -817,6 +905,8 @@ def main(argv=None) -> int:
                         help="comma-separated, among: %s" % ", ".join(LIBRARIES + UVLOOP_LIBRARIES))
     parser.add_argument("--no-redis", action="store_true", help="skip the cross-process figures")
     parser.add_argument("--no-fanout", action="store_true", help="only the cross-process figures")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also: user-space instructions per recipient under callgrind (200 connections)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--serve", nargs=2, metavar=("LIBRARY", "PORT"), help=argparse.SUPPRESS)
     parser.add_argument("--load", nargs=3, metavar=("PORT", "N", "SOURCE_IP"), help=argparse.SUPPRESS)
@@ -839,6 +929,19 @@ def main(argv=None) -> int:
     rows, skipped = [], []
     if not args.no_fanout:
         rows, skipped = fanout_rows(mode, args.rounds, connections=args.connections, libraries=args.libraries)
+    if args.instructions:
+        irows, iskipped = instruction_rows(libraries=args.libraries)
+        skipped += iskipped
+        if irows:
+            print()
+            print("| server (callgrind, %d connections, %d broadcasts) | %s |" % (
+                irows[0]["connections"], irows[0]["broadcasts"], " | ".join(_size_label(x) for x in SIZES)))
+            print("| --- |" + " ---: |" * len(SIZES))
+            for lib in args.libraries:
+                cells = [next(("%.0f" % r["instructions_per_recipient"] for r in irows
+                               if r["library"] == lib and r["size"] == size), "-") for size in SIZES]
+                if any(c != "-" for c in cells):
+                    print("| %s | %s |" % (lib, " | ".join(cells)))
     if not args.no_redis:
         rrows, rskipped = redis_rows(mode, args.rounds)
         rows += rrows
