@@ -4,7 +4,10 @@ A server's frames are not masked, so the bytes of a message's frame are the same
 every recipient: :func:`broadcast` builds them once and hands the *same* ``bytes``
 object to every open connection (through the connection's write path, which counts it
 in ``buffered_amount`` and coalesces it with the other frames of this event-loop turn).
-Its cost per recipient is a few attribute reads and one buffered write, not an encode.
+Its cost per recipient is a few attribute reads and one write at the end of the turn,
+not an encode; the connections it queued on are flushed by one event-loop callback for
+the whole broadcast, not one per connection (with the connection's own queue:
+``_out``, ``_out_size``, ``_flush_scheduled``, ``_flush``, ``_loop``).
 
 A connection that is closing (or closed) is skipped. A connection whose
 ``buffered_amount`` is above its high-water mark (``write_limit``) is a *slow client*:
