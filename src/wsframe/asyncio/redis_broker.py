@@ -268,6 +268,11 @@ class RedisBroker(Broker):
             await asyncio.wait_for(pubsub.connection.read_response(), self.health_timeout)
         self.connections_made += 1
         self._connected.set()
+        # Channels added while this was connecting (not yet "connected": skipped by
+        # _channel_added) are subscribed now; later ones by _channel_added itself.
+        missing = [c for c in self.channels() if c not in channels]
+        if missing:
+            await pubsub.subscribe(*missing)
         if self.connections_made > 1:
             logger.info("Redis pub/sub connection to %s re-established", self.url)
 
