@@ -101,7 +101,8 @@ class RedisBroker(Broker):
         self._pubsub_client = _redis.Redis.from_url(url, **options)
         self._pubsub: Any = None
         self._outbox: list = []  # (channel, data, future) not yet handed to Redis
-        self._sender: asyncio.Task | None = None
+        self._sending = False  # a publish is on its way to Redis
+        self._sender: asyncio.Task | None = None  # sends what queued meanwhile
         self._reader: asyncio.Task | None = None
         self._connected = asyncio.Event()
         self._closing = False
@@ -141,6 +142,7 @@ class RedisBroker(Broker):
             if not done.done():
                 done.set_exception(BrokerUnavailable("broker closed before this message was sent"))
         self._outbox = []
+        self._sending = False
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.cancel()
@@ -163,32 +165,42 @@ class RedisBroker(Broker):
         """
         _check_channel(channel)
         data = pack(message)
-        done = asyncio.get_running_loop().create_future()
-        self._outbox.append((channel, data, done))
-        if self._sender is None:
-            self._sender = asyncio.ensure_future(self._send_outbox())
-        return await done
+        if self._sending:  # a publish is on its way: this one leaves with the next batch
+            done = asyncio.get_running_loop().create_future()
+            self._outbox.append((channel, data, done))
+            return await done
+        # Nothing on its way: this caller sends its message itself (no task, no future).
+        self._sending = True
+        try:
+            receivers = (await self._send_batch([(channel, data, None)]))[0]
+        finally:
+            if self._outbox and not self._closing:  # queued meanwhile: a task sends them
+                self._sender = asyncio.ensure_future(self._send_outbox())
+            else:
+                self._sending = False
+        self.published += 1
+        return receivers
+
+    async def _send_batch(self, batch: list) -> list:
+        """Hand a batch to Redis (one command, or one pipeline); the receiver counts."""
+        try:
+            if len(batch) == 1:
+                return [await self._publisher.publish(batch[0][0], batch[0][1])]
+            pipe = self._publisher.pipeline(transaction=False)
+            for channel, data, _ in batch:
+                pipe.publish(channel, data)
+            return await pipe.execute()
+        except (_RedisConnectionError, _RedisTimeoutError, OSError) as exc:
+            raise BrokerUnavailable("cannot publish to Redis at %s: %s" % (self.url, exc)) from exc
 
     async def _send_outbox(self) -> None:
-        """The one task that talks to Redis for publishing: batches leave in order."""
+        """Send what queued while a publish was on its way: batches leave in order."""
         try:
             while self._outbox:
                 batch, self._outbox = self._outbox, []
                 try:
-                    if len(batch) == 1:
-                        results = [await self._publisher.publish(batch[0][0], batch[0][1])]
-                    else:
-                        pipe = self._publisher.pipeline(transaction=False)
-                        for channel, data, _ in batch:
-                            pipe.publish(channel, data)
-                        results = await pipe.execute()
-                except (_RedisConnectionError, _RedisTimeoutError, OSError) as exc:
-                    error = BrokerUnavailable("cannot publish to Redis at %s: %s" % (self.url, exc))
-                    for _, _, done in batch:
-                        if not done.done():
-                            done.set_exception(error)
-                    continue
-                except Exception as exc:  # e.g. a Redis error reply: that batch's callers get it
+                    results = await self._send_batch(batch)
+                except Exception as exc:  # BrokerUnavailable, a Redis error reply: to each caller
                     for _, _, done in batch:
                         if not done.done():
                             done.set_exception(exc)
@@ -203,6 +215,7 @@ class RedisBroker(Broker):
                     if not done.done():
                         done.set_result(receivers)
         finally:
+            self._sending = False
             self._sender = None
 
     # -- subscriptions -----------------------------------------------------------------

@@ -475,12 +475,14 @@ def _loadavg():
         return None
 
 
-def fanout_rows(mode: str = "quick", rounds: int | None = None, emit=print, rng=None, connections=CONNECTIONS,
-                libraries=LIBRARIES + UVLOOP_LIBRARIES, count=None):
+def fanout_rows(mode: str = "quick", rounds: int | None = None, emit=print, rng=None, connections=None,
+                libraries=None, count=None):
     """Measure the fan-out; returns one row per (connections, size, library)."""
     plan = PLANS[mode]
     rounds = rounds or plan["rounds"]
     rng = rng or random.Random()
+    connections = connections or CONNECTIONS
+    libraries = libraries or LIBRARIES + UVLOOP_LIBRARIES
     count_override = count
     raise_nofile(4096)
     rows, skipped = [], []
@@ -823,7 +825,7 @@ def run_section(mode, emit, progress=None, rounds=None, seed=None):
     rng = random.Random(seed)
     rows, skipped = fanout_rows(mode, rounds, emit, rng)
     groups = []
-    for n in CONNECTIONS:
+    for n in sorted({r["connections"] for r in rows}):
         for size in SIZES:
             grow = []
             for r in rows:
