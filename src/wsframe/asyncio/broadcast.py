@@ -6,8 +6,9 @@ object to every open connection (through the connection's write path, which coun
 in ``buffered_amount`` and coalesces it with the other frames of this event-loop turn).
 Its cost per recipient is a few attribute reads and one write at the end of the turn,
 not an encode; the connections it queued on are flushed by one event-loop callback for
-the whole broadcast, not one per connection (with the connection's own queue:
-``_out``, ``_out_size``, ``_flush_scheduled``, ``_flush``, ``_loop``).
+the whole broadcast, not one per connection. (It works with the connection's own write
+queue: ``_out``, ``_out_size``, ``_flush_scheduled``, ``_flush``, ``_loop``,
+``transport``, ``_high``, ``_pmd``: keep them in step with ``Connection``.)
 
 A connection that is closing (or closed) is skipped. A connection whose
 ``buffered_amount`` is above its high-water mark (``write_limit``) is a *slow client*:
@@ -180,13 +181,15 @@ def broadcast_payload(connections: Iterable[Any], opcode: int, payload: Any, pol
             if strikes:
                 strikes.pop(conn, None)
             continue
-        if conn.buffered_amount > conn.write_limit[0]:
+        # buffered_amount and _compression_params(), read inline: this loop runs once per
+        # recipient, and a Python call is a large part of its cost (callgrind: 6.4k ->
+        # 3.8k instructions per recipient with both inlined and the flush below).
+        if conn._out_size + conn.transport.get_write_buffer_size() > conn._high:
             skipped_slow += 1
             if policy._skip(conn):
                 closed += 1
             continue
-        params = conn._compression_params()
-        if params is None and conn.role == "server":  # the common case first
+        if conn._pmd is None and conn.role == "server":  # the common case first
             if conn._flush_scheduled:
                 conn._send_frame_bytes(frame)  # joins what this turn already queued
             else:
@@ -195,6 +198,7 @@ def broadcast_payload(connections: Iterable[Any], opcode: int, payload: Any, pol
                 conn._flush_scheduled = True
                 to_flush.append(conn)
         else:
+            params = conn._compression_params()
             conn._send_frame_bytes(_frame_for(conn, params, codec, opcode, payload, size, frame, shared))
         sent += 1
         if strikes:
@@ -205,8 +209,18 @@ def broadcast_payload(connections: Iterable[Any], opcode: int, payload: Any, pol
 
 
 def _flush_all(connections: list) -> None:
+    """End of the loop turn: write what each connection queued (Connection._flush,
+    inlined for the usual case: the broadcast frame alone)."""
     for conn in connections:
-        conn._flush()
+        out = conn._out
+        transport = conn.transport
+        if len(out) == 1 and conn.state is _OPEN and not transport.is_closing():
+            conn._out = []
+            conn._out_size = 0
+            conn._flush_scheduled = False
+            transport.write(out[0])
+        else:
+            conn._flush()
 
 
 def _frame_for(conn: Any, params: Any, codec: Any, opcode: int, payload: Any, size: int, frame: bytes,
