@@ -181,7 +181,7 @@ def test_close_codes_as_client(run):
             ws.transport.abort()
         elif what == "/server-sends-masked":
             ws.transport.write(b"\x81\x82\x00\x00\x00\x00hi")
-            await asyncio.sleep(5)
+            await ws.wait_closed()
         else:
             async for message in ws:
                 await ws.send(message)
