@@ -39,7 +39,7 @@ try:
     from redis.backoff import NoBackoff as _NoBackoff
     from redis.exceptions import TimeoutError as _RedisTimeoutError
 except ImportError:  # pragma: no cover - the optional extra is absent
-    _redis = None
+    _redis = None  # type: ignore[assignment]
 
 logger = logging.getLogger("wsframe.asyncio.redis")
 
@@ -88,7 +88,7 @@ class RedisBroker(Broker):
         self.initial_delay = initial_delay
         self.factor = factor
         self.max_delay = max_delay
-        options = dict(
+        options: dict[str, Any] = dict(
             socket_connect_timeout=connect_timeout,
             # Our own loop retries: redis-py must fail fast and let it.
             retry=_Retry(_NoBackoff(), 0),
@@ -277,8 +277,9 @@ class RedisBroker(Broker):
             await pubsub.subscribe(*channels)
         else:
             await pubsub.connect()
-            await pubsub.connection.send_command("PING")
-            await asyncio.wait_for(pubsub.connection.read_response(), self.health_timeout)
+            link: Any = pubsub.connection
+            await link.send_command("PING")
+            await asyncio.wait_for(link.read_response(), self.health_timeout)
         self.connections_made += 1
         self._connected.set()
         # Channels added while this was connecting (not yet "connected": skipped by
