@@ -271,3 +271,22 @@ def test_ping_recv_and_close_edge_cases(run):
             assert conn.buffered_amount == 0
 
     run(scenario)
+
+
+def test_wait_closed_waits_without_aborting(run):
+    """wait_closed() on an open connection only waits: it neither closes nor aborts it
+    after close_timeout (only close() is bounded by close_timeout)."""
+
+    async def waiter(conn):
+        await conn.wait_closed()
+
+    async def scenario():
+        async with serve(waiter, "127.0.0.1", 0, close_timeout=0.2) as server:
+            conn = await connect("ws://127.0.0.1:%d/" % port_of(server), close_timeout=0.2)
+            await asyncio.sleep(0.6)  # three close_timeouts: still open both ways
+            assert conn.state is State.OPEN
+            assert await conn.ping(b"alive") >= 0
+            await conn.close(1000, "done")
+            assert conn.close_code == 1000
+
+    run(scenario)

@@ -596,10 +596,10 @@ class Connection(asyncio.Protocol):
             self._flush()
         elif self.state is State.CONNECTING:
             self._abort()
-        await self.wait_closed()
+        await self._wait_closed_or_abort()
 
-    async def wait_closed(self) -> None:
-        """Wait until the TCP connection is closed, at most ``close_timeout`` (then abort it)."""
+    async def _wait_closed_or_abort(self) -> None:
+        """Wait for the end of a close we started, at most ``close_timeout``: then abort."""
         if self._closed.done():
             return
         try:
@@ -607,6 +607,11 @@ class Connection(asyncio.Protocol):
         except asyncio.TimeoutError:
             self._abort()
             await self._closed
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed, however long that takes (it starts no
+        closing handshake and never aborts: ``close()`` does that, bounded)."""
+        await asyncio.shield(self._closed)
 
     # -- the rest of the API ------------------------------------------------------------
 

@@ -183,7 +183,7 @@ class ServerConnection(Connection):
         if self.state is State.OPEN:
             await self.close(1000)
         else:
-            await self.wait_closed()
+            await self._wait_closed_or_abort()
 
 
 class Server:
