@@ -14,21 +14,39 @@ import argparse
 import gc
 import os
 import platform
+import random
 import sys
 import time
 
+from . import _e2e
 from . import _peers
 from . import _report
-from ._sections import SECTION_TITLES, SECTIONS, build_sections
+from ._sections import SECTION_TITLES as _CODEC_TITLES
+from ._sections import SECTIONS as _CODEC_SECTIONS
+from ._sections import build_sections
 from ._timing import Timer
 
 __all__ = ["main", "SECTIONS", "run"]
+
+#: Every section, in the order they run: the codec sections (in process), then the
+#: end-to-end ones (separate processes over loopback), then the broadcast fan-out.
+SECTIONS = _CODEC_SECTIONS + _e2e.SECTIONS + ("broadcast",)
+SECTION_TITLES = dict(_CODEC_TITLES, **_e2e.TITLES)
+SECTION_TITLES["broadcast"] = "Broadcast: one message fanned out to many connections"
 
 _MODES = {
     # sample_time (s), rounds
     "full": (0.025, 9),
     "quick": (0.003, 5),
     "smoke": (0.0, 1),
+}
+
+# Wall time of a whole run (every section, every peer installed) on the 2-core machine
+# of docs/benchmarks.md, measured with `time python -m wsframe bench [--full]`.
+DURATION = {
+    "quick": "about a minute",
+    "full": "about 12 minutes",
+    "smoke": "a few seconds",
 }
 
 
@@ -124,21 +142,29 @@ def _parser():
     p = argparse.ArgumentParser(
         prog="python -m wsframe bench",
         description="Measure wsframe against the installed Python WebSocket libraries "
-                    "(interleaved rounds, medians, ratios to wsframe).",
+                    "(interleaved rounds, medians, spreads, ratios to wsframe). The "
+                    "default run takes %s; --full takes %s (2 cores, every peer "
+                    "installed; fewer peers, less time)." % (DURATION["quick"],
+                                                             DURATION["full"]),
         epilog="Sections: %s. Peers not installed are listed as skipped. "
                "pip install 'wsframe[bench]' installs them at tested versions."
                % ", ".join(SECTIONS))
+    p.add_argument("--full", action="store_true",
+                   help="every size and the whole end-to-end grid, longer samples (%s)"
+                   % DURATION["full"])
     p.add_argument("--quick", action="store_true",
-                   help="fewer sizes, shorter samples (about a minute)")
+                   help="the default: fewer sizes, shorter samples (%s)" % DURATION["quick"])
     p.add_argument("--only", metavar="SECTIONS",
                    help="comma-separated sections to run (default: all): %s"
                    % ",".join(SECTIONS))
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
     p.add_argument("--plot", metavar="PATH.png",
-                   help="write a bar chart per section to PATH.png (needs matplotlib)")
+                   help="write the summary chart to PATH.png and the detailed panels to "
+                        "PATH-details.png (needs matplotlib)")
     p.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown to PATH")
     p.add_argument("--rounds", type=int, metavar="N",
-                   help="samples per candidate (default: 9, 5 with --quick)")
+                   help="samples per candidate (default: 5, 9 with --full; end-to-end "
+                        "rounds: 3, 5 with --full)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed for the shuffling of rounds (default: random)")
     p.add_argument("--quiet", "-q", action="store_true",
@@ -181,11 +207,17 @@ def main(argv=None):
         try:
             import matplotlib  # noqa: F401
         except ImportError:
+            # The command that works on every Python (the [bench] extra pins peers
+            # that may have no release for this one).
             sys.stderr.write(
-                "error: --plot needs matplotlib, which is not installed: "
-                "pip install matplotlib (or pip install 'wsframe[bench]')\n")
+                "error: --plot needs matplotlib, which is not installed here: "
+                "%s -m pip install matplotlib\n" % (os.path.basename(sys.executable)
+                                                    or "python"))
             return 2
-    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    if args.full and args.quick:
+        sys.stderr.write("error: --full and --quick exclude each other\n")
+        return 2
+    mode = "smoke" if args.smoke else "full" if args.full else "quick"
     out = sys.stdout
     quiet = args.quiet
     progress = _Progress(enabled=(not quiet and not args.list
@@ -208,9 +240,11 @@ def main(argv=None):
         if not quiet:
             out.write("Markdown written to %s\n" % args.markdown)
     if args.plot:
-        _report.plot(doc, args.plot)
+        details = _report.details_path(args.plot)
+        _report.plot(doc, args.plot, details)
         if not quiet:
-            out.write("Chart written to %s\n" % args.plot)
+            out.write("Charts written to %s (summary) and %s (details)\n" % (
+                args.plot, details))
     return 0
 
 
@@ -218,7 +252,10 @@ def _header(doc):
     m = doc["machine"]
     w = doc["wsframe"]
     lines = []
-    lines.append("wsframe bench (%s mode): %s" % (doc["mode"], doc["method"]))
+    lines.append("wsframe bench (%s mode, %s%s): %s" % (
+        doc["mode"], DURATION.get(doc["mode"], "?"),
+        "; --full for the whole grid, %s" % DURATION["full"] if doc["mode"] == "quick"
+        else "", doc["method"]))
     lines.append("CPU: %s, %s logical CPUs, %s%s" % (
         m["cpu"], m["cpus"], m["platform"],
         ", load average %s" % m["loadavg_start"] if m.get("loadavg_start") is not None else ""))
@@ -243,7 +280,7 @@ def _header(doc):
     return lines
 
 
-def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
+def run(sections, mode="quick", rounds=None, seed=None, out=None, progress=None,
         list_only=False, argv=()):
     """Measure ``sections``; returns the JSON-able result document (None with list_only).
 
@@ -289,7 +326,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
     gc.collect()
     mark = _peers.resource_mark()
     try:
-        built = build_sections(sections, mode, impls)
+        built = build_sections([n for n in sections if n in _CODEC_SECTIONS], mode, impls)
         for name, groups, cands_by_variant, skipped, cleanup in built:
             t_sec = time.time()
             sec = {"title": SECTION_TITLES[name], "groups": [], "skipped": []}
@@ -343,18 +380,84 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
         for impl in impls.values():
             impl.reset_paths()
         _peers.close_resources(mark)
+    for name in sections:
+        if name in _CODEC_SECTIONS:
+            continue
+        emit("")
+        emit("== %s ==" % SECTION_TITLES[name])
+        if list_only:
+            _list_process_section(name, emit)
+            continue
+        if name == "broadcast":
+            sec = _broadcast_section(mode, emit, progress, rounds, seed)
+        else:
+            sec = _e2e.run_section(name, mode, emit, progress, rounds=rounds,
+                                   rng=random.Random(seed))
+        doc["sections"][name] = sec
+        for entry in sec.get("skipped", []):
+            doc["skipped"].append(dict(entry, section=name))
+        if progress is not None:
+            progress.clear()
     if list_only:
         return None
     doc["wall_time_s"] = round(time.time() - t_start, 2)
     doc["machine"]["loadavg_end"] = _loadavg()
     doc["summary"] = _report.summary(doc)
+    doc["warnings"] = _report.warnings(doc)
     if doc["summary"]:
         emit("")
         for line in _report.summary_text(doc["summary"]):
             emit(line)
+    if doc["warnings"]:
+        emit("")
+        for line in _report.warnings_text(doc["warnings"]):
+            emit(line)
     emit("")
     emit("Done in %.1f s." % doc["wall_time_s"])
     return doc
+
+
+def _list_process_section(name, emit):
+    if name == "broadcast":
+        emit("  %s" % ("wsframe.bench._broadcast" if _broadcast_module() is not None
+                       else "not available: wsframe.bench._broadcast is not in this build"))
+        return
+    plan = _e2e.PLANS["quick"]
+    if name == "e2e":
+        emit("  servers: %s; one load client (wsframe codec, pipelined)" % ", ".join(
+            s[0] for s in _e2e.SERVERS))
+    else:
+        emit("  libraries (own server and client, plain and installed): %s" % ", ".join(
+            _e2e.INTEGRATION_LIBRARIES))
+    emit("  inputs (default run): %s; --full: %d groups" % ("; ".join(
+        "%s, %s" % (_e2e.variant_label(c, f), _e2e.size_label(s)) for s, c, f in plan[name]),
+        len(_e2e.PLANS["full"][name])))
+
+
+def _broadcast_module():
+    """wsframe.bench._broadcast if this build has it (written on its own branch)."""
+    try:
+        from . import _broadcast
+    except ImportError:
+        return None
+    return _broadcast
+
+
+def _broadcast_section(mode, emit, progress, rounds, seed):
+    """The fan-out benchmark of ``_broadcast``: its ``run_section(mode, emit, ...)``
+    returns the section's dict; without the module the section is reported skipped."""
+    module = _broadcast_module()
+    if module is None or not hasattr(module, "run_section"):
+        reason = "wsframe.bench._broadcast is not in this build"
+        emit("   skipped: %s" % reason)
+        return {"title": SECTION_TITLES["broadcast"], "kind": "broadcast", "groups": [],
+                "skipped": [{"library": "wsframe", "reason": reason}]}
+    sec = module.run_section(mode, emit, progress=progress, rounds=rounds, seed=seed)
+    sec.setdefault("title", SECTION_TITLES["broadcast"])
+    sec.setdefault("kind", "broadcast")
+    sec.setdefault("groups", [])
+    sec.setdefault("skipped", [])
+    return sec
 
 
 _PRIM_OF = {"mask": "mask", "utf8": "utf8"}

@@ -12,6 +12,11 @@ __all__ = [
     "write_json",
     "markdown",
     "plot",
+    "details_path",
+    "summary",
+    "summary_text",
+    "warnings",
+    "warnings_text",
 ]
 
 SCHEMA = "wsframe-bench/1"
@@ -67,32 +72,112 @@ def group_text(group, verbose_spread=True):
     return lines
 
 
-def summary(doc):
-    """Per group: the fastest peer and how many times its time wsframe's is.
+NOISY_SPREAD = 0.20
 
-    Returns ``[{"section", "variant", "size", "peer", "speedup"}]``; ``speedup`` is the
-    fastest peer's time divided by the reference wsframe row's (above 1: wsframe faster).
-    References (copy, bytes.decode) and the integrations section are left out.
+
+def _combined(*spreads):
+    """Spread of a ratio of two medians: the root of the sum of their squared spreads."""
+    vals = [x for x in spreads if x is not None]
+    return (sum(x * x for x in vals)) ** 0.5 if vals else None
+
+
+def _noisy_row(row):
+    if row.get("noisy"):
+        return True
+    return any(row.get(k) is not None and row[k] > NOISY_SPREAD
+               for k in ("spread", "server_cpu_spread"))
+
+
+def summary(doc):
+    """One line per group: wsframe against the fastest peer, and against what the peers
+    actually use where that is not a peer row (``bytes.decode`` for UTF-8).
+
+    Returns ``[{"section", "variant", "size", "peer", "speedup", "spread", "noisy", ...}]``;
+    ``speedup`` above 1 means wsframe is faster (time sections: the peer's time divided
+    by wsframe's; end to end: wsframe's messages per second divided by the peer's, with
+    ``cpu_ratio`` the peer's server CPU per message divided by wsframe's). The
+    integrations sections compare each library with and without wsframe.integrations.
+    ``baseline`` (UTF-8): ``{"name", "speedup", "spread"}`` against bytes.decode.
     """
     out = []
     for name, section in doc["sections"].items():
-        if name == "integrations":
+        if section.get("kind") == "e2e":
+            out.extend(_e2e_summary(name, section))
+            continue
+        if section.get("kind") == "broadcast":
             continue
         for g in section["groups"]:
+            if name == "integrations":
+                plain = next((r for r in g["rows"] if r["library"] != "wsframe"), None)
+                fast = next((r for r in g["rows"] if r["library"] == "wsframe"), None)
+                if plain is None or fast is None:
+                    continue
+                out.append({"section": name, "variant": g["variant"], "size": g["size"],
+                            "peer": "%s as released" % g["params"].get("library", "?"),
+                            "speedup": plain["time_per_op_s"] / fast["time_per_op_s"],
+                            "spread": _combined(plain["spread"], fast["spread"]),
+                            "noisy": _noisy_row(plain) or _noisy_row(fast)})
+                continue
             ref = next((r for r in g["rows"] if r["reference"]), None)
             peers = [r for r in g["rows"] if r["kind"] == "peer"]
             if ref is None or not peers:
                 continue
             best = min(peers, key=lambda r: r["time_per_op_s"])
+            item = {"section": name, "variant": g["variant"], "size": g["size"],
+                    "peer": best["name"],
+                    "speedup": best["time_per_op_s"] / ref["time_per_op_s"],
+                    "spread": _combined(best["spread"], ref["spread"]),
+                    "noisy": _noisy_row(best) or _noisy_row(ref)}
+            used = next((r for r in g["rows"] if r["kind"] == "reference"
+                         and r["name"].startswith("bytes.decode")), None)
+            if used is not None:
+                item["baseline"] = {
+                    "name": used["name"],
+                    "speedup": used["time_per_op_s"] / ref["time_per_op_s"],
+                    "spread": _combined(used["spread"], ref["spread"]),
+                    "why": "what websockets, aiohttp, wsproto and picows use"}
+                item["noisy"] = item["noisy"] or _noisy_row(used)
+            out.append(item)
+    return out
+
+
+def _e2e_summary(name, section):
+    out = []
+    for g in section["groups"]:
+        if name == "e2e-integrations":
+            ratio = g.get("ratio") or {}
+            if ratio.get("msgs_per_s") is None:
+                continue
             out.append({"section": name, "variant": g["variant"], "size": g["size"],
-                        "peer": best["name"],
-                        "speedup": best["time_per_op_s"] / ref["time_per_op_s"]})
+                        "peer": "%s as released" % g["params"]["library"],
+                        "speedup": ratio["msgs_per_s"],
+                        "spread": ratio.get("msgs_per_s_spread"),
+                        "cpu_ratio": (1.0 / ratio["server_cpu"]) if ratio.get("server_cpu")
+                        else None,
+                        "noisy": any(_noisy_row(r) for r in g["rows"]) or (
+                            (ratio.get("msgs_per_s_spread") or 0) > NOISY_SPREAD)})
+            continue
+        ref = next((r for r in g["rows"] if r["reference"]), None)
+        peers = [r for r in g["rows"] if r["kind"] == "peer"]
+        if ref is None or not peers:
+            continue
+        best = max(peers, key=lambda r: r["msgs_per_s"])
+        cpu = None
+        if best.get("server_cpu_per_msg_s") and ref.get("server_cpu_per_msg_s"):
+            cpu = best["server_cpu_per_msg_s"] / ref["server_cpu_per_msg_s"]
+        out.append({"section": name, "variant": g["variant"], "size": g["size"],
+                    "peer": best["name"], "wsframe": ref["name"],
+                    "speedup": ref["msgs_per_s"] / best["msgs_per_s"],
+                    "spread": _combined(best["spread"], ref["spread"]),
+                    "cpu_ratio": cpu,
+                    "noisy": _noisy_row(best) or _noisy_row(ref)})
     return out
 
 
 def summary_text(items):
-    lines = ["Summary: wsframe against the fastest peer of each group "
-             "(its time / wsframe's; above 1: wsframe is faster)"]
+    lines = ["Summary: wsframe against the fastest peer of each group (its time / "
+             "wsframe's, end to end wsframe's msgs/s / its; above 1: wsframe is faster; "
+             "+-: spread; ! noisy)"]
     by = {}
     order = []
     for it in items:
@@ -102,9 +187,83 @@ def summary_text(items):
             order.append(key)
         by[key].append(it)
     for key in order:
-        cells = ["%s %.2fx (%s)" % (size_label(it["size"]), it["speedup"],
-                                    it["peer"].split(" (")[0]) for it in by[key]]
-        lines.append("  %-8s %-16s %s" % (key[0], key[1], "; ".join(cells)))
+        cells = []
+        for it in by[key]:
+            cell = "%s %.2fx%s (%s)" % (
+                size_label(it["size"]), it["speedup"],
+                " +-%.0f%%" % (100 * it["spread"]) if it.get("spread") is not None else "",
+                it["peer"].split(" (")[0])
+            if it.get("cpu_ratio"):
+                cell += ", server CPU/msg %.2fx less" % it["cpu_ratio"] if it["cpu_ratio"] >= 1 \
+                    else ", server CPU/msg %.2fx more" % (1 / it["cpu_ratio"])
+            if it.get("baseline"):
+                b = it["baseline"]
+                cell += ", %.2fx vs %s" % (b["speedup"], b["name"])
+            if it.get("noisy"):
+                cell += " !"
+            cells.append(cell)
+        lines.append("  %-16s %-24s %s" % (key[0], key[1], "; ".join(cells)))
+    return lines
+
+
+def warnings(doc):
+    """What makes figures of this run unreliable: ``[{"kind", "message", ...}]``.
+
+    ``load``: the load average reached the CPU count (other work competed for the CPUs);
+    ``spread``: a row's spread exceeds +-20 % (its rounds disagree); ``client``: the
+    end-to-end load client was busy over 90 % of a window (it may be the bottleneck).
+    """
+    out = []
+    m = doc["machine"]
+    cpus = m.get("cpus") or 0
+    loads = [x for x in (m.get("loadavg_start"), m.get("loadavg_end")) if x is not None]
+    for sec in doc["sections"].values():
+        for g in sec.get("groups", []):
+            loads.extend(x for x in g.get("loadavg", []) if x is not None)
+    if cpus and loads and max(loads) >= cpus:
+        out.append({"kind": "load", "load": max(loads), "cpus": cpus,
+                    "message": "load average reached %.2f on %d CPUs: other work competed "
+                               "for the CPUs, every figure of this run is suspect; re-run "
+                               "on an idle machine" % (max(loads), cpus)})
+    for name, sec in doc["sections"].items():
+        for g in sec.get("groups", []):
+            for r in g.get("rows", []):
+                sp = [(k, r.get(k)) for k in ("spread", "server_cpu_spread")
+                      if r.get(k) is not None and r[k] > NOISY_SPREAD]
+                if sp:
+                    r["noisy"] = True
+                    out.append({"kind": "spread", "section": name, "group": g["label"],
+                                "row": r["name"], "spread": max(v for _, v in sp),
+                                "message": "%s / %s / %s: spread +-%.0f%% over the rounds "
+                                           "(above +-%.0f%%): not a reliable figure" % (
+                                               name, g["label"], r["name"],
+                                               100 * max(v for _, v in sp),
+                                               100 * NOISY_SPREAD)})
+                else:
+                    r["noisy"] = False
+                if r.get("client_busy") is not None and r["client_busy"] > 0.9:
+                    out.append({"kind": "client", "section": name, "group": g["label"],
+                                "row": r["name"],
+                                "message": "%s / %s / %s: the load client was busy %.0f%% "
+                                           "of the window: it may be the bottleneck" % (
+                                               name, g["label"], r["name"],
+                                               100 * r["client_busy"])})
+    return out
+
+
+def warnings_text(items):
+    lines = ["WARNING: %d reason%s to distrust figures of this run (rows marked ! in "
+             "the summary and hatched in the charts):" % (len(items),
+                                                           "" if len(items) == 1 else "s")]
+    shown = 0
+    for it in items:
+        if it["kind"] == "spread" and shown >= 12:
+            continue
+        shown += it["kind"] == "spread"
+        lines.append("  - " + it["message"])
+    hidden = sum(1 for it in items if it["kind"] == "spread") - shown
+    if hidden > 0:
+        lines.append("  - ... and %d more noisy rows (see the JSON's \"warnings\")" % hidden)
     return lines
 
 
@@ -129,6 +288,9 @@ def markdown(doc):
     for name, section in doc["sections"].items():
         out.append("### %s" % section["title"])
         out.append("")
+        if section.get("kind") in ("e2e", "broadcast"):
+            out.extend(_e2e_markdown(section))
+            continue
         for variant in _variants(section):
             groups = [g for g in section["groups"] if g["variant"] == variant]
             item = groups[0]["item"]
@@ -169,6 +331,62 @@ def markdown(doc):
     return "\n".join(out)
 
 
+def _e2e_markdown(section):
+    out = []
+    groups = section["groups"]
+    if groups:
+        la = [x for g in groups for x in g.get("loadavg", []) if x is not None]
+        out.append("Messages per second (median of %s rounds, +- spread) and server CPU per "
+                   "message; load average %s during the section; ! marks a spread over "
+                   "+-%.0f%%." % (section.get("settings", {}).get("rounds", "?"),
+                                  "%.2f-%.2f" % (min(la), max(la)) if la else "unknown",
+                                  100 * NOISY_SPREAD))
+        out.append("")
+        out.append("| %s | " % ("library" if "params" in groups[0] and "library" in
+                                 groups[0]["params"] else "server")
+                   + " | ".join(g["label"] for g in groups) + " |")
+        out.append("| --- |" + " ---: |" * len(groups))
+        names = []
+        for g in groups:
+            for r in g["rows"]:
+                if r["name"] not in names:
+                    names.append(r["name"])
+        for n in names:
+            cells = []
+            for g in groups:
+                r = next((x for x in g["rows"] if x["name"] == n), None)
+                if r is None:
+                    cells.append("-")
+                    continue
+                cpu = r.get("server_cpu_per_msg_s")
+                cells.append("%s +-%.0f%%, %s%s" % (
+                    fmt_rate(r["msgs_per_s"], "").replace(" /s", "/s"),
+                    100 * (r.get("spread") or 0),
+                    "%.2f us" % (cpu * 1e6) if cpu else "-", " !" if r.get("noisy") else ""))
+            out.append("| %s | %s |" % (n, " | ".join(cells)))
+        out.append("")
+        ratios = [g for g in groups if g.get("ratio")]
+        if ratios:
+            out.append("| installed / plain | msgs/s | server CPU/msg | client CPU/msg |")
+            out.append("| --- | ---: | ---: | ---: |")
+            for g in ratios:
+                r = g["ratio"]
+
+                def cell(v, sp):
+                    return "-" if v is None else "x%.2f +-%.0f%%" % (v, 100 * (sp or 0))
+
+                out.append("| %s | %s | %s | %s |" % (
+                    g["label"], cell(r.get("msgs_per_s"), r.get("msgs_per_s_spread")),
+                    cell(r.get("server_cpu"), r.get("server_cpu_spread")),
+                    cell(r.get("client_cpu"), r.get("client_cpu_spread"))))
+            out.append("")
+    if section.get("skipped"):
+        out.append("Not measured: " + "; ".join(
+            "%s (%s)" % (s["library"], s["reason"]) for s in section["skipped"]) + ".")
+        out.append("")
+    return out
+
+
 _LIB_COLORS = {
     "wsframe": "#1f4e9c",
     "websockets": "#ff7f0e",
@@ -200,8 +418,35 @@ def _style(row, seen):
 
 
 def _panels(doc):
+    """Detailed panels: (title, variant, ticks, rows per tick {name: row}, unit)."""
     panels = []
     for name, section in doc["sections"].items():
+        if section.get("kind") == "e2e":
+            if not section["groups"]:
+                continue
+            groups = section["groups"]
+            if name == "e2e-integrations":
+                ticks = ["%s\n%s" % (g["variant"].replace(", ", "\n", 1),
+                                      size_label(g["size"])) for g in groups]
+                rows = []
+                for g in groups:
+                    cells = {}
+                    for r in g["rows"]:
+                        label = ("with wsframe.integrations" if r.get("mode") == "installed"
+                                 else "as released")
+                        cells[label] = dict(r, name=label, library=(
+                            "wsframe" if r.get("mode") == "installed" else "as released"),
+                            implementation="c")
+                    rows.append(cells)
+            else:
+                ticks = ["%s\n%s" % (g["variant"].replace(", ", "\n"), size_label(g["size"]))
+                         for g in groups]
+                rows = [{r["name"]: dict(r, implementation="c") for r in g["rows"]}
+                        for g in groups]
+            panels.append((section["title"], "messages per second", ticks, rows, "e2e"))
+            continue
+        if section.get("kind") == "broadcast":
+            continue
         if name == "integrations":
             # One panel per path (receive, send): x = library and size, two bars each.
             by_path = {}
@@ -237,12 +482,39 @@ def _panels(doc):
     return panels
 
 
-def plot(doc, path):
-    """One PNG: a bar chart per section variant, bars per size, log scale throughput.
+def details_path(path):
+    """The detailed chart's file next to the summary chart: x.png -> x-details.png."""
+    root, ext = path.rsplit(".", 1) if "." in path.rsplit("/", 1)[-1] else (path, "png")
+    return "%s-details.%s" % (root, ext)
 
-    Shows each wsframe implementation at its default CPU path (the other paths are in
-    the tables), every peer and the references; the integrations section as one panel
-    per path with the library as released and accelerated side by side. Raises
+
+def _value(row, unit):
+    if unit == "e2e":
+        return row.get("msgs_per_s")
+    return row["bytes_per_s"] if unit == "byte" else row["items_per_s"]
+
+
+def _summary_entries(doc):
+    """(label, speedup, spread, noisy, section) for the summary chart, in summary order."""
+    out = []
+    for it in doc.get("summary") or summary(doc):
+        label = "%s: %s, %s  vs %s" % (it["section"], it["variant"], size_label(it["size"]),
+                                        it["peer"].split(" (")[0])
+        out.append((label, it["speedup"], it.get("spread"), it.get("noisy"), it["section"]))
+        b = it.get("baseline")
+        if b:
+            out.append(("%s: %s, %s  vs %s" % (it["section"], it["variant"],
+                                                size_label(it["size"]), b["name"]),
+                        b["speedup"], b.get("spread"), it.get("noisy"), it["section"]))
+    return out
+
+
+def plot(doc, path, details=None):
+    """Two PNGs. ``path``: the summary, one panel: wsframe's speed-up over the fastest
+    peer for each operation (and over bytes.decode for UTF-8; installed over plain for
+    the integrations), log scale, error bars from the spreads, noisy rows hatched and
+    marked "!". ``details`` (default ``details_path(path)``): a bar chart per section
+    variant, throughput on a log scale with error bars, noisy bars hatched. Raises
     ImportError without matplotlib.
     """
     import matplotlib
@@ -250,9 +522,58 @@ def plot(doc, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    details = details or details_path(path)
+    m = doc["machine"]
+    warned = any(w["kind"] == "load" for w in doc.get("warnings") or [])
+    load = "load %s-%s on %s CPUs%s" % (m.get("loadavg_start"), m.get("loadavg_end"),
+                                        m.get("cpus"), " (TOO BUSY: suspect)" if warned
+                                        else "")
+    subtitle = "wsframe bench (%s mode) on %s, Python %s, %s" % (
+        doc["mode"], m["cpu"], m["python"], load)
+    entries = _summary_entries(doc)
+    if entries:
+        _plot_summary(plt, entries, subtitle, path)
     panels = _panels(doc)
-    if not panels:
+    if not panels and not entries:
         raise ValueError("nothing to plot")
+    if panels:
+        _plot_details(plt, panels, subtitle, details)
+
+
+def _plot_summary(plt, entries, subtitle, path):
+    n = len(entries)
+    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.28 * n), constrained_layout=True)
+    ys = list(range(n))[::-1]
+    vals = [e[1] for e in entries]
+    errs = [e[1] * e[2] if e[2] is not None else 0 for e in entries]
+    colors = ["#2a7a2a" if v >= 1 else "#c0392b" for v in vals]
+    bars = ax.barh(ys, vals, xerr=errs, color=colors, height=0.7,
+                   error_kw={"ecolor": "black", "capsize": 2, "linewidth": 0.8})
+    for bar, e in zip(bars, entries):
+        if e[3]:
+            bar.set_hatch("xx")
+            bar.set_facecolor("#bbbbbb")
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([e[0] for e in entries], fontsize=8)
+    hi = max(vals + [1.0]) * 3
+    lo = min(vals + [1.0]) / 2
+    ax.set_xlim(lo, hi)
+    for y, e in zip(ys, entries):
+        ax.text(e[1] * (1 + (e[2] or 0)) * 1.08, y, "%.2fx%s" % (e[1], " !" if e[3] else ""),
+                va="center", fontsize=7.5)
+    ax.set_xlabel("speed-up of wsframe (above 1: wsframe faster; time ratio, end to end "
+                  "msgs/s ratio; integrations: installed / as released); hatched ! = "
+                  "spread over +-%.0f%%" % (100 * NOISY_SPREAD), fontsize=8)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    ax.set_title("wsframe against the fastest peer, per operation\n" + subtitle,
+                 fontsize=10)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _plot_details(plt, panels, subtitle, path):
     fig, axes = plt.subplots(len(panels), 1, figsize=(13, 3.4 * len(panels)), squeeze=False,
                              constrained_layout=True)
     for ax, (title, variant, ticks, rows, unit) in zip(axes[:, 0], panels):
@@ -267,42 +588,53 @@ def plot(doc, path):
         for i, n in enumerate(names):
             xs = []
             ys = []
+            errs = []
+            noisy = []
             sample = None
             for j, cells in enumerate(rows):
                 row = cells.get(n)
                 if row is None:
                     continue
                 sample = row
-                v = row["bytes_per_s"] if unit == "byte" else row["items_per_s"]
+                v = _value(row, unit)
                 if not v:
                     continue
                 xs.append(j - 0.4 + width * (i + 0.5))
                 ys.append(v)
+                # The spread is of the time (or rate): the same fraction of the rate.
+                errs.append(v * (row.get("spread") or 0))
+                noisy.append(_noisy_row(row))
                 lo = v if lo is None else min(lo, v)
                 hi = v if hi is None else max(hi, v)
             if sample is None:
                 continue
             color, hatch = _style(sample, seen)
-            ax.bar(xs, ys, width=width * 0.95, label=n, color=color, hatch=hatch,
-                   edgecolor="black" if sample["library"] == "wsframe" else "white",
-                   linewidth=0.6)
+            bars = ax.bar(xs, ys, width=width * 0.95, label=n, color=color, hatch=hatch,
+                          yerr=errs, error_kw={"ecolor": "black", "capsize": 1.5,
+                                               "linewidth": 0.7},
+                          edgecolor="black" if sample["library"] == "wsframe" else "white",
+                          linewidth=0.6)
+            for bar, x, y, bad in zip(bars, xs, ys, noisy):
+                if bad:
+                    bar.set_hatch("xx")
+                    ax.text(x, y * 1.15, "!", ha="center", fontsize=8, color="#c0392b")
         ax.set_yscale("log")
         if lo is not None:
-            ax.set_ylim(lo / 3.0, hi * 2.0)
+            ax.set_ylim(lo / 3.0, hi * 2.5)
         ax.set_xlim(-0.5, len(rows) - 0.5)
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(ticks, fontsize=8 if len(ticks) <= 10 else 6.5)
-        ax.set_ylabel("%ss/s (higher is better)" % unit, fontsize=8)
+        ax.set_ylabel("%s (higher is better)" % (
+            "messages/s" if unit == "e2e" else "%ss/s" % unit), fontsize=8)
         ax.set_title("%s: %s" % (title, variant), fontsize=10)
         ax.grid(axis="y", which="major", alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    m = doc["machine"]
-    fig.suptitle("wsframe bench (%s mode) on %s, Python %s" % (
-        doc["mode"], m["cpu"], m["python"]), fontsize=11)
+    fig.suptitle(subtitle + "; error bars: spread; hatched !: spread over +-%.0f%%"
+                 % (100 * NOISY_SPREAD), fontsize=10)
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
 def _plotted(row):
     # wsframe: each implementation at its default path only; everything else.
-    return row["library"] != "wsframe" or row["default_path"]
+    return row["library"] != "wsframe" or row.get("default_path", True)
