@@ -24,7 +24,7 @@ from . import _report
 from ._sections import SECTION_TITLES as _CODEC_TITLES
 from ._sections import SECTIONS as _CODEC_SECTIONS
 from ._sections import build_sections
-from ._timing import Timer
+from ._timing import CLOCK, Timer
 
 __all__ = ["main", "SECTIONS", "run"]
 
@@ -296,7 +296,9 @@ def run(sections, mode="quick", rounds=None, seed=None, out=None, progress=None,
         "schema": _report.SCHEMA,
         "command": ["python", "-m", "wsframe", "bench"] + list(argv or []),
         "mode": mode,
-        "method": "%d shuffled rounds per group, median time per op" % timer.rounds,
+        "method": "%d shuffled rounds per group, median time per op (%s)" % (
+            timer.rounds, CLOCK),
+        "clock": CLOCK,
         "rounds": timer.rounds,
         "machine": {
             "cpu": _cpu_model(),

@@ -202,7 +202,7 @@ def summary_text(items):
             if it.get("noisy"):
                 cell += " !"
             cells.append(cell)
-        lines.append("  %-16s %-24s %s" % (key[0], key[1], "; ".join(cells)))
+        lines.append("  %s %s: %s" % (key[0], key[1], "; ".join(cells)))
     return lines
 
 
@@ -498,8 +498,9 @@ def _summary_entries(doc):
     """(label, speedup, spread, noisy, section) for the summary chart, in summary order."""
     out = []
     for it in doc.get("summary") or summary(doc):
-        label = "%s: %s, %s  vs %s" % (it["section"], it["variant"], size_label(it["size"]),
-                                        it["peer"].split(" (")[0])
+        label = "%s: %s, %s  vs %s" % (
+            it["section"] if "wsframe" not in it else "%s %s" % (it["section"], it["wsframe"]),
+            it["variant"], size_label(it["size"]), it["peer"].split(" (")[0])
         out.append((label, it["speedup"], it.get("spread"), it.get("noisy"), it["section"]))
         b = it.get("baseline")
         if b:
@@ -546,7 +547,9 @@ def _plot_summary(plt, entries, subtitle, path):
     ys = list(range(n))[::-1]
     vals = [e[1] for e in entries]
     errs = [e[1] * e[2] if e[2] is not None else 0 for e in entries]
-    colors = ["#2a7a2a" if v >= 1 else "#c0392b" for v in vals]
+    # Green: faster beyond the spread; red: slower beyond it; grey: even within it.
+    colors = ["#2a7a2a" if v * (1 - (e[2] or 0)) > 1 else "#c0392b" if v * (1 + (e[2] or 0)) < 1
+              else "#8c8c8c" for v, e in zip(vals, entries)]
     bars = ax.barh(ys, vals, xerr=errs, color=colors, height=0.7,
                    error_kw={"ecolor": "black", "capsize": 2, "linewidth": 0.8})
     for bar, e in zip(bars, entries):
@@ -563,12 +566,13 @@ def _plot_summary(plt, entries, subtitle, path):
     for y, e in zip(ys, entries):
         ax.text(e[1] * (1 + (e[2] or 0)) * 1.08, y, "%.2fx%s" % (e[1], " !" if e[3] else ""),
                 va="center", fontsize=7.5)
-    ax.set_xlabel("speed-up of wsframe (above 1: wsframe faster; time ratio, end to end "
-                  "msgs/s ratio; integrations: installed / as released); hatched ! = "
-                  "spread over +-%.0f%%" % (100 * NOISY_SPREAD), fontsize=8)
+    ax.set_xlabel("speed-up of wsframe, log scale (above 1: wsframe faster). Codec: the "
+                  "peer's time / wsframe's; end to end: msgs/s ratio;\nintegrations: "
+                  "installed / as released. Error bars: spread; grey: even within it; "
+                  "hatched !: spread over +-%.0f%%" % (100 * NOISY_SPREAD), fontsize=8)
     ax.grid(axis="x", which="both", alpha=0.3)
-    ax.set_title("wsframe against the fastest peer, per operation\n" + subtitle,
-                 fontsize=10)
+    ax.set_title("wsframe against the fastest peer, per operation\n" + subtitle.replace(
+        ", Python", ",\nPython"), fontsize=9)
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
@@ -629,7 +633,7 @@ def _plot_details(plt, panels, subtitle, path):
         ax.set_title("%s: %s" % (title, variant), fontsize=10)
         ax.grid(axis="y", which="major", alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.suptitle(subtitle + "; error bars: spread; hatched !: spread over +-%.0f%%"
+    fig.suptitle(subtitle + "\nerror bars: spread; hatched !: spread over +-%.0f%%"
                  % (100 * NOISY_SPREAD), fontsize=10)
     fig.savefig(path, dpi=90)
     plt.close(fig)
