@@ -495,19 +495,36 @@ def _value(row, unit):
 
 
 def _summary_entries(doc):
-    """(label, speedup, spread, noisy, section) for the summary chart, in summary order."""
+    """(row label, size, speedup, spread, noisy) for the summary chart, in summary order:
+    one row per operation and comparison, the sizes as markers on the row."""
     out = []
     for it in doc.get("summary") or summary(doc):
-        label = "%s: %s, %s  vs %s" % (
-            it["section"] if "wsframe" not in it else "%s %s" % (it["section"], it["wsframe"]),
-            it["variant"], size_label(it["size"]), it["peer"].split(" (")[0])
-        out.append((label, it["speedup"], it.get("spread"), it.get("noisy"), it["section"]))
+        peer = it["peer"].split(" (")[0]
+        if it["section"] in ("integrations", "e2e-integrations"):
+            label = "%s: %s (installed vs as released)" % (it["section"], it["variant"])
+        elif "wsframe" in it:
+            label = "%s: %s vs %s, %s" % (it["section"], it["wsframe"], "fastest peer",
+                                          it["variant"])
+        else:
+            label = "%s: %s vs fastest peer" % (it["section"], it["variant"])
+        out.append((label, it["size"], it["speedup"], it.get("spread"), it.get("noisy"),
+                    peer))
         b = it.get("baseline")
         if b:
-            out.append(("%s: %s, %s  vs %s" % (it["section"], it["variant"],
-                                                size_label(it["size"]), b["name"]),
-                        b["speedup"], b.get("spread"), it.get("noisy"), it["section"]))
+            out.append(("%s: %s vs %s" % (it["section"], it["variant"], b["name"]),
+                        it["size"], b["speedup"], b.get("spread"), it.get("noisy"), b["name"]))
     return out
+
+
+_SIZE_MARKERS = ((128, "o", "up to 128 B"), (16 * 1024, "s", "1-16 KiB"),
+                 (256 * 1024, "^", "64-256 KiB"), (None, "D", "1 MiB and more"))
+
+
+def _marker(size):
+    for limit, marker, _label in _SIZE_MARKERS:
+        if limit is None or size <= limit:
+            return marker
+    return "D"
 
 
 def plot(doc, path, details=None):
@@ -542,35 +559,46 @@ def plot(doc, path, details=None):
 
 
 def _plot_summary(plt, entries, subtitle, path):
-    n = len(entries)
-    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.28 * n), constrained_layout=True)
-    ys = list(range(n))[::-1]
-    vals = [e[1] for e in entries]
-    errs = [e[1] * e[2] if e[2] is not None else 0 for e in entries]
-    # Green: faster beyond the spread; red: slower beyond it; grey: even within it.
-    colors = ["#2a7a2a" if v * (1 - (e[2] or 0)) > 1 else "#c0392b" if v * (1 + (e[2] or 0)) < 1
-              else "#8c8c8c" for v, e in zip(vals, entries)]
-    bars = ax.barh(ys, vals, xerr=errs, color=colors, height=0.7,
-                   error_kw={"ecolor": "black", "capsize": 2, "linewidth": 0.8})
-    for bar, e in zip(bars, entries):
-        if e[3]:
-            bar.set_hatch("xx")
-            bar.set_facecolor("#bbbbbb")
+    from matplotlib.lines import Line2D
+
+    labels = []
+    for e in entries:
+        if e[0] not in labels:
+            labels.append(e[0])
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(11, 1.8 + 0.3 * n), constrained_layout=True)
+    ypos = {label: n - 1 - i for i, label in enumerate(labels)}
+    vals = [e[2] for e in entries]
+    for label, size, v, sp, noisy, _peer in entries:
+        sp = sp or 0
+        # Green: faster beyond the spread; red: slower beyond it; grey: even within it.
+        color = "#2a7a2a" if v * (1 - sp) > 1 else "#c0392b" if v * (1 + sp) < 1 \
+            else "#7f7f7f"
+        ax.errorbar([v], [ypos[label]], xerr=[[v * sp], [v * sp]], fmt=_marker(size),
+                    color=color, markerfacecolor="white" if noisy else color,
+                    markersize=7, capsize=2, elinewidth=0.8)
+    for i in range(n):
+        if i % 2 == 0:
+            ax.axhspan(i - 0.5, i + 0.5, color="#f2f2f2", zorder=0)
     ax.set_xscale("log")
     ax.axvline(1.0, color="black", linewidth=1)
-    ax.set_yticks(ys)
-    ax.set_yticklabels([e[0] for e in entries], fontsize=8)
-    hi = max(vals + [1.0]) * 3
-    lo = min(vals + [1.0]) / 2
-    ax.set_xlim(lo, hi)
-    for y, e in zip(ys, entries):
-        ax.text(e[1] * (1 + (e[2] or 0)) * 1.08, y, "%.2fx%s" % (e[1], " !" if e[3] else ""),
-                va="center", fontsize=7.5)
-    ax.set_xlabel("speed-up of wsframe, log scale (above 1: wsframe faster). Codec: the "
-                  "peer's time / wsframe's; end to end: msgs/s ratio;\nintegrations: "
-                  "installed / as released. Error bars: spread; grey: even within it; "
-                  "hatched !: spread over +-%.0f%%" % (100 * NOISY_SPREAD), fontsize=8)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(labels[::-1], fontsize=8)
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_xlim(min(vals + [1.0]) / 1.6, max(vals + [1.0]) * 1.6)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: "%gx" % x))
+    ax.set_xlabel("speed-up of wsframe, log scale (right of 1: wsframe faster)\ncodec: the "
+                  "peer's time / wsframe's; end to end: msgs/s ratio; integrations: "
+                  "installed / as released\nbars: spread; grey: even within it; hollow: "
+                  "spread over +-%.0f%% (not reliable)" % (100 * NOISY_SPREAD), fontsize=8)
     ax.grid(axis="x", which="both", alpha=0.3)
+    handles = [Line2D([], [], marker=m, linestyle="", color="#444444", label=lab)
+               for _lim, m, lab in _SIZE_MARKERS
+               if any(_marker(e[1]) == m for e in entries)]
+    ax.legend(handles=handles, title="message / buffer size", fontsize=7, title_fontsize=7,
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("wsframe against the fastest peer, per operation\n" + subtitle.replace(
         ", Python", ",\nPython"), fontsize=9)
     fig.savefig(path, dpi=90)
