@@ -615,3 +615,36 @@ def test_markdown_of_e2e_sections():
     text = bench._report.markdown(doc)
     assert "| picows | 150.00 k/s +-5%, 6.00 us |" in text
     assert "load average 0.50-0.70" in text
+
+
+def test_merge_takes_the_median_of_runs(tmp_path, capsys):
+    paths = []
+    for i in range(3):
+        path = tmp_path / ("run%d.json" % i)
+        assert bench.main(["--smoke", "--quiet", "--only", "encode", "--json",
+                           str(path)]) == 0
+        paths.append(path)
+    docs = [json.loads(p.read_text()) for p in paths]
+    merged_path = tmp_path / "merged.json"
+    assert bench.main(["--merge"] + [str(p) for p in paths]
+                      + ["--json", str(merged_path)]) == 0
+    assert "median of 3 runs" in capsys.readouterr().out
+    merged = json.loads(merged_path.read_text())
+    assert len(merged["runs"]) == 3
+    g0 = merged["sections"]["encode"]["groups"][0]
+    for row in g0["rows"]:
+        times = sorted(next(r for r in d["sections"]["encode"]["groups"][0]["rows"]
+                            if r["name"] == row["name"])["time_per_op_s"] for d in docs)
+        assert row["time_per_op_s"] == pytest.approx(times[1])
+        assert row["runs"] == 3
+        assert row["spread"] >= row["spread_across"] - 1e-12
+        assert row["spread_across"] == pytest.approx(
+            (times[2] - times[0]) / 2 / times[1])
+    ref = next(r for r in g0["rows"] if r["reference"])
+    assert ref["ratio"] == pytest.approx(1.0)
+    assert merged["summary"] and "warnings" in merged
+
+
+def test_merge_of_a_missing_file_is_a_usage_error(tmp_path, capsys):
+    assert bench.main(["--merge", str(tmp_path / "nope.json")]) == 2
+    assert "--merge" in capsys.readouterr().err

@@ -12,6 +12,7 @@ documented in docs/benchmarks.md (schema ``wsframe-bench/1``).
 
 import argparse
 import gc
+import json
 import os
 import platform
 import random
@@ -171,6 +172,11 @@ def _parser():
                    help="no progress display and no table on stdout")
     p.add_argument("--list", action="store_true",
                    help="list sections, candidates and skipped peers, then exit")
+    p.add_argument("--merge", metavar="JSON", nargs="+",
+                   help="measure nothing: merge the JSON files of several runs (each "
+                        "figure the median over the runs, the spread the wider of the "
+                        "runs' own and the run-to-run one) and print or write the result "
+                        "with --json, --markdown, --plot")
     # For the command's own tests: tiny inputs, a single round, meaningless numbers.
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -220,6 +226,24 @@ def main(argv=None):
     mode = "smoke" if args.smoke else "full" if args.full else "quick"
     out = sys.stdout
     quiet = args.quiet
+    if args.merge:
+        try:
+            docs = []
+            for path in args.merge:
+                with open(path) as f:
+                    docs.append(json.load(f))
+            doc = _report.merge(docs)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            sys.stderr.write("error: --merge: %s: %s\n" % (type(exc).__name__, exc))
+            return 2
+        if not quiet:
+            out.write("%s\n" % doc["method"])
+            for line in _report.summary_text(doc["summary"]):
+                out.write(line + "\n")
+            if doc["warnings"]:
+                for line in _report.warnings_text(doc["warnings"]):
+                    out.write(line + "\n")
+        return _write_outputs(doc, args, out, quiet)
     progress = _Progress(enabled=(not quiet and not args.list
                                   and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()))
     try:
@@ -230,6 +254,10 @@ def main(argv=None):
         progress.clear()
     if doc is None:
         return 0
+    return _write_outputs(doc, args, out, quiet)
+
+
+def _write_outputs(doc, args, out, quiet):
     if args.json:
         _report.write_json(doc, args.json)
         if not quiet:

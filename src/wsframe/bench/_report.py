@@ -300,7 +300,8 @@ def markdown(doc):
                     if row["name"] not in names:
                         names.append(row["name"])
             out.append("**%s** (time per %s, and in parentheses the ratio to the wsframe "
-                       "row marked \\*: above 1 is slower than wsframe)" % (variant, item))
+                       "row marked \\*: above 1 is slower than wsframe; +-: spread; !: "
+                       "spread over +-%.0f%%)" % (variant, item, 100 * NOISY_SPREAD))
             out.append("")
             out.append("| implementation | " + " | ".join(size_label(g["size"]) for g in groups)
                        + " |")
@@ -320,8 +321,9 @@ def markdown(doc):
                         rate = ", " + fmt_rate(row["bytes_per_s"], "B")
                     elif item != "op":
                         rate = ", " + fmt_rate(row["items_per_s"], " %ss" % item)
-                    cells.append("%s%s (%s)" % (fmt_time(row["time_per_item_s"]), rate,
-                                                _ratio(row["ratio"])))
+                    cells.append("%s%s (%s) +-%.0f%%%s" % (
+                        fmt_time(row["time_per_item_s"]), rate, _ratio(row["ratio"]),
+                        100 * (row.get("spread") or 0), " !" if _noisy_row(row) else ""))
                 out.append("| %s%s | %s |" % (n, star, " | ".join(cells)))
             out.append("")
         if section["skipped"]:
@@ -670,3 +672,108 @@ def _plot_details(plt, panels, subtitle, path):
 def _plotted(row):
     # wsframe: each implementation at its default path only; everything else.
     return row["library"] != "wsframe" or row.get("default_path", True)
+
+
+# -- several runs as one ------------------------------------------------------------------
+
+
+def _med(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    values = sorted(values)
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2.0
+
+
+def _across(values):
+    """Run-to-run spread: half the range relative to the median."""
+    values = [v for v in values if v is not None]
+    med = _med(values)
+    if not values or not med:
+        return None
+    return (max(values) - min(values)) / 2.0 / med
+
+
+def _wider(within, across):
+    vals = [v for v in (within, across) if v is not None]
+    return max(vals) if vals else None
+
+
+_E2E_FIELDS = ("msgs_per_s", "server_cpu_per_msg_s", "client_cpu_per_msg_s", "client_busy",
+               "server_busy")
+
+
+def merge(docs):
+    """Several runs' documents as one: each figure the median over the runs, its spread
+    the wider of the runs' own spread (median over runs) and the run-to-run spread (half
+    the range over the median); ``runs`` lists each run's start, load and duration.
+    Summary and warnings are recomputed. Rows or groups missing from a run are merged
+    over the runs that have them (``runs`` in the row says how many)."""
+    import copy
+
+    if not docs:
+        raise ValueError("no run to merge")
+    out = copy.deepcopy(docs[0])
+    n = len(docs)
+    out["runs"] = [{"started": d.get("started"), "mode": d.get("mode"),
+                    "loadavg_start": d["machine"].get("loadavg_start"),
+                    "loadavg_end": d["machine"].get("loadavg_end"),
+                    "wall_time_s": d.get("wall_time_s")} for d in docs]
+    out["method"] = "median of %d runs (each: %s)" % (n, docs[0].get("method", "?"))
+    loads = [r[k] for r in out["runs"] for k in ("loadavg_start", "loadavg_end")
+             if r[k] is not None]
+    out["machine"]["loadavg_start"] = min(loads) if loads else None
+    out["machine"]["loadavg_end"] = max(loads) if loads else None
+    for name, sec in out["sections"].items():
+        others = [d["sections"].get(name) for d in docs]
+        for g in sec.get("groups", []):
+            same = [next((x for x in (o or {}).get("groups", []) if x["label"] == g["label"]),
+                         None) for o in others]
+            same = [x for x in same if x is not None]
+            la = [v for x in same for v in x.get("loadavg", []) if v is not None]
+            if la:
+                g["loadavg"] = [min(la), max(la)]
+            for r in g["rows"]:
+                rows = [next((y for y in x["rows"] if y["name"] == r["name"]), None)
+                        for x in same]
+                rows = [y for y in rows if y is not None]
+                r["runs"] = len(rows)
+                if sec.get("kind") == "e2e":
+                    for f in _E2E_FIELDS:
+                        r[f] = _med([y.get(f) for y in rows])
+                    for f, sp in (("msgs_per_s", "spread"),
+                                  ("server_cpu_per_msg_s", "server_cpu_spread"),
+                                  ("client_cpu_per_msg_s", "client_cpu_spread")):
+                        r[sp + "_within"] = _med([y.get(sp) for y in rows])
+                        r[sp + "_across"] = _across([y.get(f) for y in rows])
+                        r[sp] = _wider(r[sp + "_within"], r[sp + "_across"])
+                    r["noisy"] = _noisy_row(dict(r, noisy=False))
+                else:
+                    t = _med([y["time_per_op_s"] for y in rows])
+                    r["time_per_op_s"] = t
+                    r["time_per_item_s"] = t / g["items_per_op"]
+                    r["items_per_s"] = 1.0 / r["time_per_item_s"] if t else None
+                    r["bytes_per_s"] = (g["bytes_per_op"] / t) if t and g.get(
+                        "bytes_per_op") else None
+                    r["spread_within"] = _med([y["spread"] for y in rows])
+                    r["spread_across"] = _across([y["time_per_op_s"] for y in rows])
+                    r["spread"] = _wider(r["spread_within"], r["spread_across"])
+            ref = next((r for r in g["rows"] if r.get("reference")), None)
+            for r in g["rows"]:
+                if ref is None:
+                    continue
+                if sec.get("kind") == "e2e":
+                    r["ratio"] = r["msgs_per_s"] / ref["msgs_per_s"]
+                else:
+                    r["ratio"] = r["time_per_op_s"] / ref["time_per_op_s"]
+            if g.get("ratio"):
+                ratios = [x.get("ratio") or {} for x in same]
+                for f in ("msgs_per_s", "server_cpu", "client_cpu"):
+                    vals = [x.get(f) for x in ratios]
+                    within = _med([x.get(f + "_spread") for x in ratios])
+                    g["ratio"][f] = _med(vals)
+                    g["ratio"][f + "_spread"] = _wider(within, _across(vals))
+    out["summary"] = summary(out)
+    out["warnings"] = warnings(out)
+    return out
