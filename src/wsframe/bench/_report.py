@@ -715,18 +715,29 @@ def merge(docs):
     if not docs:
         raise ValueError("no run to merge")
     out = copy.deepcopy(docs[0])
+    # Runs of different sections (e.g. the codec ones, then the end-to-end ones) merge
+    # into one document: every section once, in order of first appearance.
+    for d in docs[1:]:
+        for name, sec in d["sections"].items():
+            if name not in out["sections"]:
+                out["sections"][name] = copy.deepcopy(sec)
+        for entry in d.get("skipped", []):
+            if entry not in out["skipped"]:
+                out["skipped"].append(entry)
     n = len(docs)
     out["runs"] = [{"started": d.get("started"), "mode": d.get("mode"),
                     "loadavg_start": d["machine"].get("loadavg_start"),
                     "loadavg_end": d["machine"].get("loadavg_end"),
                     "wall_time_s": d.get("wall_time_s")} for d in docs]
-    out["method"] = "median of %d runs (each: %s)" % (n, docs[0].get("method", "?"))
+    out["method"] = "median of the runs of each section (%s)" % "; ".join(
+        "%s: %d" % (name, sum(1 for d in docs if name in d["sections"]))
+        for name in out["sections"]) + ", each: " + docs[0].get("method", "?")
     loads = [r[k] for r in out["runs"] for k in ("loadavg_start", "loadavg_end")
              if r[k] is not None]
     out["machine"]["loadavg_start"] = min(loads) if loads else None
     out["machine"]["loadavg_end"] = max(loads) if loads else None
     for name, sec in out["sections"].items():
-        others = [d["sections"].get(name) for d in docs]
+        others = [d["sections"][name] for d in docs if name in d["sections"]]
         for g in sec.get("groups", []):
             same = [next((x for x in (o or {}).get("groups", []) if x["label"] == g["label"]),
                          None) for o in others]
