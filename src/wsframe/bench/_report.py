@@ -148,12 +148,16 @@ def _e2e_summary(name, section):
             ratio = g.get("ratio") or {}
             if ratio.get("msgs_per_s") is None:
                 continue
+            cpu = None
+            if ratio.get("server_cpu"):
+                cpu = {"peer": "%s as released" % g["params"]["library"],
+                       "speedup": 1.0 / ratio["server_cpu"],
+                       "spread": ratio.get("server_cpu_spread")}
             out.append({"section": name, "variant": g["variant"], "size": g["size"],
                         "peer": "%s as released" % g["params"]["library"],
                         "speedup": ratio["msgs_per_s"],
                         "spread": ratio.get("msgs_per_s_spread"),
-                        "cpu_ratio": (1.0 / ratio["server_cpu"]) if ratio.get("server_cpu")
-                        else None,
+                        "cpu_ratio": cpu["speedup"] if cpu else None, "cpu": cpu,
                         "noisy": any(_noisy_row(r) for r in g["rows"]) or (
                             (ratio.get("msgs_per_s_spread") or 0) > NOISY_SPREAD)})
             continue
@@ -162,14 +166,24 @@ def _e2e_summary(name, section):
         if ref is None or not peers:
             continue
         best = max(peers, key=lambda r: r["msgs_per_s"])
-        cpu = None
+        cpu_ratio = None
         if best.get("server_cpu_per_msg_s") and ref.get("server_cpu_per_msg_s"):
-            cpu = best["server_cpu_per_msg_s"] / ref["server_cpu_per_msg_s"]
+            cpu_ratio = best["server_cpu_per_msg_s"] / ref["server_cpu_per_msg_s"]
+        # CPU per message: against the leanest peer (the most stable figure on a busy
+        # machine: it does not depend on how the scheduler shares the CPUs).
+        cpu = None
+        lean = [r for r in peers if r.get("server_cpu_per_msg_s")]
+        if lean and ref.get("server_cpu_per_msg_s"):
+            leanest = min(lean, key=lambda r: r["server_cpu_per_msg_s"])
+            cpu = {"peer": leanest["name"],
+                   "speedup": leanest["server_cpu_per_msg_s"] / ref["server_cpu_per_msg_s"],
+                   "spread": _combined(leanest.get("server_cpu_spread"),
+                                       ref.get("server_cpu_spread"))}
         out.append({"section": name, "variant": g["variant"], "size": g["size"],
                     "peer": best["name"], "wsframe": ref["name"],
                     "speedup": ref["msgs_per_s"] / best["msgs_per_s"],
                     "spread": _combined(best["spread"], ref["spread"]),
-                    "cpu_ratio": cpu,
+                    "cpu_ratio": cpu_ratio, "cpu": cpu,
                     "noisy": _noisy_row(best) or _noisy_row(ref)})
     return out
 
@@ -193,9 +207,11 @@ def summary_text(items):
                 size_label(it["size"]), it["speedup"],
                 " +-%.0f%%" % (100 * it["spread"]) if it.get("spread") is not None else "",
                 it["peer"].split(" (")[0])
-            if it.get("cpu_ratio"):
-                cell += ", server CPU/msg %.2fx less" % it["cpu_ratio"] if it["cpu_ratio"] >= 1 \
-                    else ", server CPU/msg %.2fx more" % (1 / it["cpu_ratio"])
+            cpu = it.get("cpu")
+            if cpu:
+                cell += ", server CPU/msg %.2fx %s than %s" % (
+                    cpu["speedup"] if cpu["speedup"] >= 1 else 1 / cpu["speedup"],
+                    "less" if cpu["speedup"] >= 1 else "more", cpu["peer"])
             if it.get("baseline"):
                 b = it["baseline"]
                 cell += ", %.2fx vs %s" % (b["speedup"], b["name"])
@@ -496,25 +512,37 @@ def _value(row, unit):
     return row["bytes_per_s"] if unit == "byte" else row["items_per_s"]
 
 
+def _short(variant):
+    return variant.replace(" connections", " conns").replace(" connection", " conn")
+
+
 def _summary_entries(doc):
-    """(row label, size, speedup, spread, noisy) for the summary chart, in summary order:
-    one row per operation and comparison, the sizes as markers on the row."""
+    """(row label, size, speedup, spread, noisy, peer) for the summary chart, in summary
+    order: one row per operation and comparison, the sizes as markers on the row."""
     out = []
     for it in doc.get("summary") or summary(doc):
         peer = it["peer"].split(" (")[0]
-        if it["section"] in ("integrations", "e2e-integrations"):
-            label = "%s: %s (installed vs as released)" % (it["section"], it["variant"])
+        sec, var = it["section"], _short(it["variant"])
+        if sec == "integrations":
+            label = "integrations: %s (installed)" % var
+        elif sec == "e2e-integrations":
+            lib, _, rest = var.partition(", ")
+            label = "e2e %s installed: msgs/s (%s)" % (lib, rest)
         elif "wsframe" in it:
-            label = "%s: %s vs %s, %s" % (it["section"], it["wsframe"], "fastest peer",
-                                          it["variant"])
+            label = "e2e %s: msgs/s (%s)" % (it["wsframe"].split("/")[-1], var)
         else:
-            label = "%s: %s vs fastest peer" % (it["section"], it["variant"])
+            label = "%s %s" % (sec, var)
         out.append((label, it["size"], it["speedup"], it.get("spread"), it.get("noisy"),
                     peer))
         b = it.get("baseline")
         if b:
-            out.append(("%s: %s vs %s" % (it["section"], it["variant"], b["name"]),
-                        it["size"], b["speedup"], b.get("spread"), it.get("noisy"), b["name"]))
+            out.append(("%s %s vs %s" % (sec, var, b["name"]), it["size"], b["speedup"],
+                        b.get("spread"), it.get("noisy"), b["name"]))
+        cpu = it.get("cpu")
+        if cpu:
+            out.append((label.replace("msgs/s", "server CPU/msg"), it["size"],
+                        cpu["speedup"], cpu.get("spread"),
+                        (cpu.get("spread") or 0) > NOISY_SPREAD, cpu["peer"]))
     return out
 
 
@@ -601,8 +629,9 @@ def _plot_summary(plt, entries, subtitle, path):
                if any(_marker(e[1]) == m for e in entries)]
     ax.legend(handles=handles, title="message / buffer size", fontsize=7, title_fontsize=7,
               loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.set_title("wsframe against the fastest peer, per operation\n" + subtitle.replace(
-        ", Python", ",\nPython"), fontsize=9)
+    ax.set_title("wsframe against the fastest peer (UTF-8: also bytes.decode; end to end: "
+                 "server CPU/msg against the leanest peer)\n" + subtitle.replace(
+                     ", Python", ",\nPython"), fontsize=9)
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
