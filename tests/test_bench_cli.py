@@ -596,6 +596,31 @@ def test_broadcast_section_skipped_without_its_module(tmp_path, monkeypatch):
     assert sec["groups"] == [] and "not in this build" in sec["skipped"][0]["reason"]
 
 
+def test_broadcast_runs_only_when_named(monkeypatch):
+    seen = []
+    monkeypatch.setattr(bench, "run", lambda sections, mode, **kw: seen.append(sections))
+    assert bench.main([]) == 0 and bench.main(["--full"]) == 0
+    assert bench.main(["--only", "broadcast"]) == 0
+    assert "broadcast" not in seen[0] and "broadcast" not in seen[1]
+    assert "e2e" in seen[0] and seen[2] == ["broadcast"]
+
+
+def test_a_failing_broadcast_module_does_not_end_the_run(tmp_path, monkeypatch):
+    import types
+
+    fake = types.ModuleType("wsframe.bench._broadcast")
+
+    def run_section(mode, emit, progress=None, rounds=None, seed=None):
+        raise EOFError("load process exited\ndetails")
+
+    fake.run_section = run_section
+    monkeypatch.setitem(sys.modules, "wsframe.bench._broadcast", fake)
+    doc = run_json(tmp_path, "--only", "broadcast,encode")
+    (skip,) = doc["sections"]["broadcast"]["skipped"]
+    assert skip["reason"] == "failed: EOFError: load process exited"
+    assert doc["sections"]["encode"]["groups"]
+
+
 def test_broadcast_section_calls_its_module(tmp_path, monkeypatch):
     import types
 
