@@ -338,6 +338,7 @@ def _run_servers(sec, plan, configs, emit, progress, rng):
             servers.append((key, proc))
         if client is None or not servers:
             return
+        sec["settings"]["load_client_event_loop"] = client.info.get("event_loop")
         kinds = {s[0]: s[3] for s in SERVERS}
         libs = {s[0]: s[1] for s in SERVERS}
         for gi, (size, conns, inflight) in enumerate(configs):
