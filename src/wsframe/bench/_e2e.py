@@ -239,6 +239,9 @@ def _measure_one(client, server, port, size, connections, inflight, plan):
     try:
         res = client.command(cmd, cmd["timeout"] + 10)
     except (TimeoutError, EOFError, ValueError, OSError) as exc:
+        # A late answer would be taken for the next command's: no client from here on.
+        if client.alive():
+            client.p.kill()
         return {"error": "client: %s" % exc}
     if "error" not in res and not res.get("messages"):
         res = {"error": "no message echoed in %.2f s" % plan["window"]}
