@@ -152,3 +152,29 @@ def test_decompression_bomb_is_closed_with_1009(run):
             return ws.close_code
 
     assert run(scenario) == 1009
+
+
+@pytest.mark.parametrize("snct,cnct,smwb,cmwb", COMBINATIONS, ids=IDS)
+def test_websockets_client_offers(run_default, snct, cnct, smwb, cmwb):
+    """Our server (default Deflate) accepts what a websockets client offers."""
+    offer = ClientPerMessageDeflateFactory(
+        server_no_context_takeover=snct,
+        client_no_context_takeover=cnct,
+        server_max_window_bits=smwb,
+        client_max_window_bits=cmwb or True,
+    )
+    keys = []
+
+    async def handler(conn):
+        keys.append(conn._compression_params())
+        await echo(conn)
+
+    async def scenario():
+        async with serve(handler, "127.0.0.1", 0, compression="deflate") as server:
+            url = "ws://127.0.0.1:%d/" % port_of(server)
+            async with ws_connect(url, compression=None, extensions=[offer], max_size=None) as ws:
+                await exchange(ws.send, ws.recv)
+
+    run_default(scenario)
+    key = keys[0]
+    assert key[1:5] == (snct, cnct, smwb or 15, cmwb or 15)

@@ -181,7 +181,7 @@ def test_close_codes_as_client(run):
             ws.transport.abort()
         elif what == "/server-sends-masked":
             ws.transport.write(b"\x81\x82\x00\x00\x00\x00hi")
-            await asyncio.sleep(5)
+            await ws.wait_closed()
         else:
             async for message in ws:
                 await ws.send(message)
@@ -239,5 +239,35 @@ def test_our_client_with_our_server(run):
                     await conn.send(42)
                 with pytest.raises(ValueError):
                     await conn.ping(b"x" * 126)
+
+    run(scenario)
+
+
+def test_ping_recv_and_close_edge_cases(run):
+    async def silent(conn):
+        await conn.wait_closed()
+
+    async def scenario():
+        async with serve(silent, "127.0.0.1", 0, close_timeout=1) as server:
+            conn = await connect("ws://127.0.0.1:%d/" % port_of(server), close_timeout=1)
+            assert await conn.ping("text payload") >= 0
+            receiver = asyncio.ensure_future(conn.recv())
+            await asyncio.sleep(0)
+            with pytest.raises(RuntimeError, match="already"):
+                await conn.recv()
+            # a ping waiting when the connection goes away fails with ConnectionClosed
+            pinger = asyncio.ensure_future(conn.ping(b"x"))
+            await asyncio.sleep(0)
+            conn.transport.abort()
+            with pytest.raises(ConnectionClosed):
+                await pinger
+            with pytest.raises(ConnectionClosedError):
+                await receiver
+            assert conn.close_code == 1006
+            await conn.close()  # closing a closed connection does nothing
+            await conn.close()
+            with pytest.raises(ConnectionClosedError):
+                await conn.ping()
+            assert conn.buffered_amount == 0
 
     run(scenario)

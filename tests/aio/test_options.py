@@ -147,6 +147,34 @@ def test_process_request(run):
     assert seen == ["/p?x=1"] * 8
 
 
+def test_reuse_port(run):
+    if not hasattr(__import__("socket"), "SO_REUSEPORT"):
+        pytest.skip("no SO_REUSEPORT on this platform")
+
+    async def first(conn):
+        await conn.send("first")
+
+    async def second(conn):
+        await conn.send("second")
+
+    async def scenario():
+        server1 = await serve(first, "127.0.0.1", 0, reuse_port=True)
+        port = port_of(server1)
+        server2 = await serve(second, "127.0.0.1", port, reuse_port=True)
+        seen = set()
+        for _ in range(40):  # the kernel spreads connections over both listeners
+            async with connect("ws://127.0.0.1:%d/" % port) as conn:
+                seen.add(await conn.recv())
+            if len(seen) == 2:
+                break
+        for server in (server1, server2):
+            server.close()
+            await server.wait_closed()
+        return seen
+
+    assert run(scenario) == {"first", "second"}
+
+
 def test_bad_handshakes_get_http_errors(run):
     async def scenario():
         async with serve(echo, "127.0.0.1", 0, open_timeout=0.5) as server:

@@ -236,7 +236,7 @@ class Connection(asyncio.Protocol):
         try:
             events = self._decoder.feed(data)
         except ProtocolError as exc:
-            self._on_events(exc.events)
+            self._on_events(exc.events)  # type: ignore[attr-defined]
             if self._queue and self.state is _OPEN:
                 self._failure = (exc.code, exc.reason)
                 self.transport.pause_reading()  # type: ignore[union-attr]
@@ -420,7 +420,9 @@ class Connection(asyncio.Protocol):
             else:
                 self._send_message_frame(encoder.text(message))
         elif isinstance(message, (bytes, bytearray, memoryview)):
-            if self._pmd is None and self.role == "server" and len(message) >= _PARTS_FROM:
+            # Only immutable bytes are queued uncopied: a bytearray could change before
+            # the end of the turn.
+            if type(message) is bytes and self._pmd is None and self.role == "server" and len(message) >= _PARTS_FROM:
                 self._send_parts(_BINARY, message)
             else:
                 self._send_message_frame(encoder.binary(message))

@@ -127,7 +127,12 @@ class ServerConnection(Connection):
             offered = []  # absent (or empty): nothing offered
         subprotocol = None
         if server.select_subprotocol is not None:
-            subprotocol = server.select_subprotocol(self, offered)
+            try:
+                subprotocol = server.select_subprotocol(self, offered)
+            except Exception:
+                logger.exception("select_subprotocol failed")
+                self._reject(500, "internal server error")
+                return
             if subprotocol is not None and subprotocol not in offered:
                 logger.error("select_subprotocol returned %r, not offered", subprotocol)
                 self._reject(500, "internal server error")
