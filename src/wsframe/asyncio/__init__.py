@@ -55,3 +55,18 @@ __all__ = [
     "ConnectionClosedError",
     "InvalidStatus",
 ]
+
+# Broadcast: one encode for many connections, brokers between processes (docs/scaling.md).
+from .broadcast import BroadcastResult, SlowClientPolicy, broadcast  # noqa: E402
+from .broker import Broker, LocalBroker, Subscription  # noqa: E402
+
+__all__ += ["broadcast", "SlowClientPolicy", "BroadcastResult", "Broker", "LocalBroker", "Subscription",
+            "RedisBroker", "BrokerUnavailable"]
+
+
+def __getattr__(name: str):  # RedisBroker imports the redis package: only when asked for
+    if name in ("RedisBroker", "BrokerUnavailable"):
+        from . import redis_broker
+
+        return getattr(redis_broker, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
