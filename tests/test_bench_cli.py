@@ -26,6 +26,7 @@ GROUP_KEYS = {
 DOC_KEYS = {
     "schema", "command", "mode", "method", "rounds", "machine", "wsframe", "libraries",
     "sections", "skipped", "started", "wall_time_s", "summary", "warnings",
+    "sections_requested", "clock",
 }
 
 
@@ -362,7 +363,11 @@ def test_default_mode_is_quick_and_full_is_a_flag(monkeypatch):
     assert bench.main(["--full", "--quick"]) == 2
 
 
-def test_header_prints_the_expected_time(capsys):
+def test_header_prints_the_expected_time(capsys, monkeypatch):
+    assert bench.main(["--smoke", "--only", "encode"]) == 0
+    out = capsys.readouterr().out
+    assert bench.DURATION["quick"] in out and bench.DURATION["full"] in out
+    monkeypatch.setattr(bench, "DEFAULT_SECTIONS", ("encode",))
     assert bench.main(["--smoke", "--only", "encode"]) == 0
     assert bench.DURATION["smoke"] in capsys.readouterr().out
 

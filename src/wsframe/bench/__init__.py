@@ -45,11 +45,13 @@ _MODES = {
     "smoke": (0.0, 1),
 }
 
-# Wall time of a whole run (every section, every peer installed) on the 2-core machine
-# of docs/benchmarks.md, measured with `time python -m wsframe bench [--full]`.
+# Wall time of a whole run (every default section, every peer installed) on the 2-core
+# machine of docs/benchmarks.md, measured with `time python -m wsframe bench [--full]`:
+# 75 s by default and 765 s with --full (before the wsframe.asyncio row, about 50 s more)
+# with the load average at 5-16 (other jobs sharing the 2 cores); less on an idle machine.
 DURATION = {
     "quick": "about a minute",
-    "full": "about 12 minutes",
+    "full": "about 13 minutes",
     "smoke": "a few seconds",
 }
 
@@ -284,10 +286,15 @@ def _header(doc):
     m = doc["machine"]
     w = doc["wsframe"]
     lines = []
-    lines.append("wsframe bench (%s mode, %s%s): %s" % (
-        doc["mode"], DURATION.get(doc["mode"], "?"),
-        "; --full for the whole grid, %s" % DURATION["full"] if doc["mode"] == "quick"
-        else "", doc["method"]))
+    every = list(doc["sections_requested"]) == list(DEFAULT_SECTIONS)
+    lines.append("wsframe bench (%s mode%s): %s" % (
+        doc["mode"],
+        (", %s%s" % (DURATION.get(doc["mode"], "?"),
+                     "; --full for the whole grid: %s" % DURATION["full"]
+                     if doc["mode"] == "quick" else "")) if every else
+        "; the default run of every section: %s, --full: %s" % (DURATION["quick"],
+                                                               DURATION["full"]),
+        doc["method"]))
     lines.append("CPU: %s, %s logical CPUs, %s%s" % (
         m["cpu"], m["cpus"], m["platform"],
         ", load average %s" % m["loadavg_start"] if m.get("loadavg_start") is not None else ""))
@@ -343,6 +350,7 @@ def run(sections, mode="quick", rounds=None, seed=None, out=None, progress=None,
         },
         "wsframe": dict(winfo, measured=sorted(impls), not_measured=missing),
         "libraries": _peers.library_versions(),
+        "sections_requested": list(sections),
         "sections": {},
         "skipped": [],
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
