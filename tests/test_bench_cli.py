@@ -652,7 +652,8 @@ def test_markdown_of_e2e_sections():
     doc = {"sections": {"e2e": {"title": "E2E", "kind": "e2e", "groups": [group],
                                 "skipped": [], "settings": {"rounds": 3}}}}
     text = bench._report.markdown(doc)
-    assert "| picows | 150.00 k/s +-5%, 6.00 us |" in text
+    assert "| | picows |" in text
+    assert "| 1 connection, 64 in flight, 32 B | 6.00 us +-0%; 150.00 k/s +-5% |" in text
     assert "load average 0.50-0.70" in text
 
 

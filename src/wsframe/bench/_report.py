@@ -350,38 +350,45 @@ def markdown(doc):
 
 
 def _e2e_markdown(section):
+    """One row per group, one column per server (or plain / installed): each cell the
+    server CPU per message (the steadier figure) and the messages per second, each with
+    its spread; ``!`` when either spread is over the noisy threshold."""
     out = []
     groups = section["groups"]
     if groups:
         la = [x for g in groups for x in g.get("loadavg", []) if x is not None]
-        out.append("Messages per second (median of %s rounds, +- spread) and server CPU per "
-                   "message; load average %s during the section; ! marks a spread over "
-                   "+-%.0f%%." % (section.get("settings", {}).get("rounds", "?"),
-                                  "%.2f-%.2f" % (min(la), max(la)) if la else "unknown",
-                                  100 * NOISY_SPREAD))
+        out.append("Each cell: server CPU per message +- spread; messages per second +- "
+                   "spread (medians over the rounds, and over the runs after --merge); "
+                   "load average %s during the section; ! marks a spread over +-%.0f%%."
+                   % ("%.2f-%.2f" % (min(la), max(la)) if la else "unknown",
+                      100 * NOISY_SPREAD))
         out.append("")
-        out.append("| %s | " % ("library" if "params" in groups[0] and "library" in
-                                 groups[0]["params"] else "server")
-                   + " | ".join(g["label"] for g in groups) + " |")
-        out.append("| --- |" + " ---: |" * len(groups))
-        names = []
+
+        def key(r):
+            return r.get("mode") or r["name"]
+
+        cols = []
         for g in groups:
             for r in g["rows"]:
-                if r["name"] not in names:
-                    names.append(r["name"])
-        for n in names:
+                if key(r) not in cols:
+                    cols.append(key(r))
+        names = {"plain": "as released", "installed": "with wsframe.integrations"}
+        out.append("| | " + " | ".join(names.get(c, c) for c in cols) + " |")
+        out.append("| --- |" + " ---: |" * len(cols))
+        for g in groups:
             cells = []
-            for g in groups:
-                r = next((x for x in g["rows"] if x["name"] == n), None)
+            for c in cols:
+                r = next((x for x in g["rows"] if key(x) == c), None)
                 if r is None:
                     cells.append("-")
                     continue
                 cpu = r.get("server_cpu_per_msg_s")
-                cells.append("%s +-%.0f%%, %s%s" % (
+                cells.append("%s +-%.0f%%; %s +-%.0f%%%s" % (
+                    "%.2f us" % (cpu * 1e6) if cpu else "-",
+                    100 * (r.get("server_cpu_spread") or 0),
                     fmt_rate(r["msgs_per_s"], "").replace(" /s", "/s"),
-                    100 * (r.get("spread") or 0),
-                    "%.2f us" % (cpu * 1e6) if cpu else "-", " !" if r.get("noisy") else ""))
-            out.append("| %s | %s |" % (n, " | ".join(cells)))
+                    100 * (r.get("spread") or 0), " !" if _noisy_row(r) else ""))
+            out.append("| %s | %s |" % (g["label"], " | ".join(cells)))
         out.append("")
         ratios = [g for g in groups if g.get("ratio")]
         if ratios:
