@@ -25,7 +25,8 @@ GROUP_KEYS = {
 }
 DOC_KEYS = {
     "schema", "command", "mode", "method", "rounds", "machine", "wsframe", "libraries",
-    "sections", "skipped", "started", "wall_time_s", "summary",
+    "sections", "skipped", "started", "wall_time_s", "summary", "warnings",
+    "sections_requested", "clock",
 }
 
 
@@ -340,3 +341,361 @@ def test_forced_cpu_paths_do_not_leak_into_later_groups(tmp_path, monkeypatch):
     assert seen
     for label, paths in seen:
         assert paths == defaults, label
+
+
+# -- default run, durations, warnings, summary -------------------------------------------
+
+
+def test_help_states_the_time_of_each_mode(capsys):
+    assert bench.main(["--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--full" in out
+    assert bench.DURATION["quick"] in out and bench.DURATION["full"] in out
+
+
+def test_default_mode_is_quick_and_full_is_a_flag(monkeypatch):
+    seen = []
+    monkeypatch.setattr(bench, "run", lambda sections, mode, **kw: seen.append(mode))
+    assert bench.main(["--only", "mask"]) == 0
+    assert bench.main(["--full", "--only", "mask"]) == 0
+    assert bench.main(["--quick", "--only", "mask"]) == 0
+    assert seen == ["quick", "full", "quick"]
+    assert bench.main(["--full", "--quick"]) == 2
+
+
+def test_header_prints_the_expected_time(capsys, monkeypatch):
+    assert bench.main(["--smoke", "--only", "encode"]) == 0
+    out = capsys.readouterr().out
+    assert bench.DURATION["quick"] in out and bench.DURATION["full"] in out
+    monkeypatch.setattr(bench, "DEFAULT_SECTIONS", ("encode",))
+    assert bench.main(["--smoke", "--only", "encode"]) == 0
+    assert bench.DURATION["smoke"] in capsys.readouterr().out
+
+
+def test_utf8_summary_is_also_against_bytes_decode(tmp_path):
+    doc = run_json(tmp_path, "--only", "utf8")
+    items = [it for it in doc["summary"] if it["section"] == "utf8"]
+    assert items
+    for it in items:
+        assert it["baseline"]["name"].startswith("bytes.decode")
+        assert it["baseline"]["speedup"] > 0
+        assert it["peer"] != it["baseline"]["name"]
+        assert "spread" in it and "noisy" in it
+
+
+def test_integrations_are_in_the_summary(tmp_path):
+    pytest.importorskip("wsframe.integrations")
+    doc = run_json(tmp_path, "--only", "integrations")
+    groups = doc["sections"]["integrations"]["groups"]
+    complete = [g for g in groups if len(g["rows"]) == 2]
+    items = [it for it in doc["summary"] if it["section"] == "integrations"]
+    assert len(items) == len(complete)
+    for it in items:
+        assert it["peer"].endswith("as released") and it["speedup"] > 0
+
+
+def test_load_warning_in_output_and_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "_loadavg", lambda: float(os.cpu_count() or 1))
+    path = tmp_path / "w.json"
+    assert bench.main(["--smoke", "--only", "encode", "--json", str(path)]) == 0
+    assert "WARNING" in capsys.readouterr().out
+    doc = json.loads(path.read_text())
+    assert [w for w in doc["warnings"] if w["kind"] == "load"]
+
+
+def test_no_load_warning_on_an_idle_machine(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "_loadavg", lambda: 0.0)
+    doc = run_json(tmp_path, "--only", "encode")
+    assert not [w for w in doc["warnings"] if w["kind"] == "load"]
+
+
+def _doc_with_rows(spreads, load=0.1, cpus=4):
+    rows = [{"name": "r%d" % i, "library": "wsframe" if i == 0 else "peer%d" % i,
+             "kind": "wsframe" if i == 0 else "peer", "reference": i == 0,
+             "time_per_op_s": 1.0 + i, "spread": sp} for i, sp in enumerate(spreads)]
+    group = {"label": "g", "variant": "v", "size": 32, "rows": rows}
+    return {"machine": {"cpus": cpus, "loadavg_start": load, "loadavg_end": load},
+            "sections": {"encode": {"title": "t", "groups": [group], "skipped": []}}}
+
+
+def test_spread_over_20_percent_is_a_warning_and_marks_the_row():
+    doc = _doc_with_rows([0.05, 0.25, 0.10])
+    warns = bench._report.warnings(doc)
+    assert [(w["kind"], w["row"]) for w in warns] == [("spread", "r1")]
+    rows = doc["sections"]["encode"]["groups"][0]["rows"]
+    assert [r["noisy"] for r in rows] == [False, True, False]
+    (item,) = bench._report.summary(doc)
+    assert item["peer"] == "r1" and item["noisy"] is True
+    assert item["speedup"] == pytest.approx(2.0)
+    assert "!" in bench._report.summary_text([item])[1]
+
+
+def test_load_at_cpu_count_is_a_warning():
+    assert not bench._report.warnings(_doc_with_rows([0.0, 0.0], load=3.9, cpus=4))
+    warns = bench._report.warnings(_doc_with_rows([0.0, 0.0], load=4.0, cpus=4))
+    assert [w["kind"] for w in warns] == ["load"]
+
+
+def test_plot_writes_a_summary_and_a_details_chart(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "chart.png"
+    assert bench.main(["--smoke", "--only", "utf8,decode", "--plot", str(png)]) == 0
+    details = tmp_path / "chart-details.png"
+    for path in (png, details):
+        with open(str(path), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert str(details) in capsys.readouterr().out
+
+
+def test_plot_error_recommends_a_command_without_extras(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert bench.main(["--smoke", "--only", "mask", "--plot", str(tmp_path / "c.png")]) == 2
+    err = capsys.readouterr().err
+    assert "-m pip install matplotlib" in err
+    assert "[bench]" not in err  # the extra may not resolve on every Python
+
+
+def test_details_path():
+    assert bench._report.details_path("docs/img/bench.png") == "docs/img/bench-details.png"
+    assert bench._report.details_path("out") == "out-details.png"
+
+
+# -- end to end --------------------------------------------------------------------------
+
+from wsframe.bench import _e2e, _e2e_procs  # noqa: E402
+
+
+def test_process_cpu_of_this_process_and_of_none():
+    if not os.path.exists("/proc/self/stat"):
+        pytest.skip("no /proc here")
+    t = _e2e_procs.process_cpu(os.getpid())
+    assert t is not None and t > 0
+    assert _e2e_procs.process_cpu(None) is None
+
+
+async def _echo_server(mangle):
+    """A minimal wsframe echo server in this process; ``mangle`` alters each echo."""
+    import asyncio
+
+    import wsframe
+    from wsframe import handshake
+
+    async def serve(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        method, _target, headers = handshake.parse_request(head)
+        writer.write(handshake.build_response(handshake.check_request(method, headers)))
+        dec = wsframe.FrameDecoder("server", max_message_size=1 << 20)
+        enc = wsframe.FrameEncoder("server")
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            for ev in dec.feed(data):
+                if ev.opcode == wsframe.Opcode.BINARY:
+                    writer.write(enc.binary(mangle(ev.data)))
+                elif ev.opcode == wsframe.Opcode.CLOSE:
+                    writer.write(enc.close(1000))
+                    writer.close()
+                    return
+        writer.close()
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0)
+
+
+def _run_load_client(mangle, connections=2, inflight=3):
+    import asyncio
+
+    async def go():
+        server = await _echo_server(mangle)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            measure = _e2e_procs.CLIENTS["load"]("load")
+            cmd = {"port": port, "size": 40, "connections": connections,
+                   "inflight": inflight, "warmup": 0.01, "window": 0.05,
+                   "server_pid": None}
+            return await asyncio.wait_for(measure(cmd), 20)
+        finally:
+            server.close()
+
+    return asyncio.run(go())
+
+
+def test_load_client_counts_echoes():
+    res = _run_load_client(lambda data: data)
+    assert res["messages"] > 0 and res["wall_s"] > 0 and res["client_cpu_s"] >= 0
+    assert res["server_cpu_s"] is None  # no server pid given
+
+
+def test_load_client_rejects_a_wrong_echo():
+    with pytest.raises(Exception, match="unexpected echo"):
+        _run_load_client(lambda data: data[::-1])
+
+
+def _one_server(monkeypatch, *names):
+    monkeypatch.setattr(_e2e, "SERVERS", tuple(s for s in _e2e.SERVERS if s[0] in names)
+                        + (("nonesuch", "nonesuch", "no_such_server_xyz", "peer"),))
+
+
+def test_e2e_section_json(tmp_path, monkeypatch):
+    """Two servers (an installed peer and wsframe's example or asyncio server) and one
+    that does not exist: rows with rates and CPU, the missing one skipped."""
+    peers = [s[0] for s in _e2e.SERVERS if s[3] == "peer" and _importable(s[2])][:1]
+    ours = [s[0] for s in _e2e.SERVERS if s[3] == "wsframe"
+            and (s[2] is None and _e2e.example_server_path() or s[2] and _importable(s[2]))]
+    present = peers + ours
+    if not present:
+        pytest.skip("no echo server to run here")
+    _one_server(monkeypatch, *present)
+    doc = run_json(tmp_path, "--only", "e2e")
+    sec = doc["sections"]["e2e"]
+    assert sec["kind"] == "e2e" and sec["settings"]["rounds"] == 1
+    assert [s for s in sec["skipped"] if s["library"] == "nonesuch"]
+    (group,) = sec["groups"]
+    assert group["params"] == {"connections": 1, "inflight": 4, "size": 32}
+    assert len(group["rows"]) + len(group["skipped"]) == len(present)
+    for r in group["rows"]:
+        assert r["msgs_per_s"] > 0 and r["samples"] == 1
+        assert r["client_cpu_per_msg_s"] > 0 and 0 <= r["client_busy"]
+        assert r["noisy"] in (True, False)
+        if os.path.exists("/proc/self/schedstat"):
+            assert r["server_cpu_per_msg_s"] > 0
+    refs = [r for r in group["rows"] if r["reference"]]
+    assert len(refs) == (1 if ours and any(r["kind"] == "wsframe" for r in group["rows"])
+                         else 0)
+    assert all(r["kind"] == "wsframe" for r in refs)
+    if refs and peers and any(r["kind"] == "peer" for r in group["rows"]):
+        (item,) = [it for it in doc["summary"] if it["section"] == "e2e"]
+        assert item["wsframe"] == refs[0]["name"] and item["speedup"] > 0
+
+
+def _importable(module):
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def test_e2e_integrations_section_json(tmp_path, monkeypatch):
+    pytest.importorskip("wsframe.integrations")
+    pytest.importorskip("websockets")
+    monkeypatch.setattr(_e2e, "INTEGRATION_LIBRARIES", ("websockets",))
+    doc = run_json(tmp_path, "--only", "e2e-integrations")
+    sec = doc["sections"]["e2e-integrations"]
+    if not sec["groups"]:
+        assert sec["skipped"]  # e.g. a websockets version install() refuses
+        return
+    (group,) = sec["groups"]
+    assert group["params"]["installed_server"] or group["params"]["installed_client"]
+    assert {r["mode"] for r in group["rows"]} == {"plain", "installed"}
+    assert {"msgs_per_s", "server_cpu", "client_cpu"} <= set(group["ratio"])
+    (item,) = [it for it in doc["summary"] if it["section"] == "e2e-integrations"]
+    assert item["speedup"] == pytest.approx(group["ratio"]["msgs_per_s"])
+
+
+def test_broadcast_section_skipped_without_its_module(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wsframe.bench._broadcast", None)
+    doc = run_json(tmp_path, "--only", "broadcast")
+    sec = doc["sections"]["broadcast"]
+    assert sec["groups"] == [] and "not in this build" in sec["skipped"][0]["reason"]
+
+
+def test_broadcast_runs_only_when_named(monkeypatch):
+    seen = []
+    monkeypatch.setattr(bench, "run", lambda sections, mode, **kw: seen.append(sections))
+    assert bench.main([]) == 0 and bench.main(["--full"]) == 0
+    assert bench.main(["--only", "broadcast"]) == 0
+    assert "broadcast" not in seen[0] and "broadcast" not in seen[1]
+    assert "e2e" in seen[0] and seen[2] == ["broadcast"]
+
+
+def test_a_failing_broadcast_module_does_not_end_the_run(tmp_path, monkeypatch):
+    import types
+
+    fake = types.ModuleType("wsframe.bench._broadcast")
+
+    def run_section(mode, emit, progress=None, rounds=None, seed=None):
+        raise EOFError("load process exited\ndetails")
+
+    fake.run_section = run_section
+    monkeypatch.setitem(sys.modules, "wsframe.bench._broadcast", fake)
+    doc = run_json(tmp_path, "--only", "broadcast,encode")
+    (skip,) = doc["sections"]["broadcast"]["skipped"]
+    assert skip["reason"] == "failed: EOFError: load process exited"
+    assert doc["sections"]["encode"]["groups"]
+
+
+def test_broadcast_section_calls_its_module(tmp_path, monkeypatch):
+    import types
+
+    fake = types.ModuleType("wsframe.bench._broadcast")
+    calls = []
+
+    def run_section(mode, emit, progress=None, rounds=None, seed=None):
+        calls.append(mode)
+        emit("  fan-out measured")
+        return {"groups": [], "skipped": []}
+
+    fake.run_section = run_section
+    monkeypatch.setitem(sys.modules, "wsframe.bench._broadcast", fake)
+    doc = run_json(tmp_path, "--only", "broadcast")
+    assert calls == ["smoke"]
+    assert doc["sections"]["broadcast"]["kind"] == "broadcast"
+
+
+def test_markdown_of_e2e_sections():
+    group = {"label": "1 connection, 64 in flight, 32 B", "variant": "v", "size": 32,
+             "params": {}, "loadavg": [0.5, 0.7],
+             "rows": [{"name": "picows", "msgs_per_s": 150000.0, "spread": 0.05,
+                       "server_cpu_per_msg_s": 6e-6, "noisy": False}]}
+    doc = {"sections": {"e2e": {"title": "E2E", "kind": "e2e", "groups": [group],
+                                "skipped": [], "settings": {"rounds": 3}}}}
+    text = bench._report.markdown(doc)
+    assert "| | picows |" in text
+    assert "| 1 connection, 64 in flight, 32 B | 6.00 us +-0%; 150.00 k/s +-5% |" in text
+    assert "load average 0.50-0.70" in text
+
+
+def test_merge_takes_the_median_of_runs(tmp_path, capsys):
+    paths = []
+    for i in range(3):
+        path = tmp_path / ("run%d.json" % i)
+        assert bench.main(["--smoke", "--quiet", "--only", "encode", "--json",
+                           str(path)]) == 0
+        paths.append(path)
+    docs = [json.loads(p.read_text()) for p in paths]
+    merged_path = tmp_path / "merged.json"
+    assert bench.main(["--merge"] + [str(p) for p in paths]
+                      + ["--json", str(merged_path)]) == 0
+    assert "encode: 3" in capsys.readouterr().out
+    merged = json.loads(merged_path.read_text())
+    assert len(merged["runs"]) == 3
+    g0 = merged["sections"]["encode"]["groups"][0]
+    for row in g0["rows"]:
+        times = sorted(next(r for r in d["sections"]["encode"]["groups"][0]["rows"]
+                            if r["name"] == row["name"])["time_per_op_s"] for d in docs)
+        assert row["time_per_op_s"] == pytest.approx(times[1])
+        assert row["runs"] == 3
+        assert row["spread"] >= row["spread_across"] - 1e-12
+        assert row["spread_across"] == pytest.approx(
+            (times[2] - times[0]) / 2 / times[1])
+    ref = next(r for r in g0["rows"] if r["reference"])
+    assert ref["ratio"] == pytest.approx(1.0)
+    assert merged["summary"] and "warnings" in merged
+
+
+def test_merge_runs_of_different_sections(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert bench.main(["--smoke", "--quiet", "--only", "encode", "--json", str(a)]) == 0
+    assert bench.main(["--smoke", "--quiet", "--only", "utf8", "--json", str(b)]) == 0
+    out = tmp_path / "m.json"
+    assert bench.main(["--merge", str(a), str(b), "--quiet", "--json", str(out)]) == 0
+    merged = json.loads(out.read_text())
+    assert list(merged["sections"]) == ["encode", "utf8"]
+    assert {it["section"] for it in merged["summary"]} == {"encode", "utf8"}
+
+
+def test_merge_of_a_missing_file_is_a_usage_error(tmp_path, capsys):
+    assert bench.main(["--merge", str(tmp_path / "nope.json")]) == 2
+    assert "--merge" in capsys.readouterr().err

@@ -12,23 +12,47 @@ documented in docs/benchmarks.md (schema ``wsframe-bench/1``).
 
 import argparse
 import gc
+import json
 import os
 import platform
+import random
 import sys
 import time
 
+from . import _e2e
 from . import _peers
 from . import _report
-from ._sections import SECTION_TITLES, SECTIONS, build_sections
-from ._timing import Timer
+from ._sections import SECTION_TITLES as _CODEC_TITLES
+from ._sections import SECTIONS as _CODEC_SECTIONS
+from ._sections import build_sections
+from ._timing import CLOCK, Timer
 
 __all__ = ["main", "SECTIONS", "run"]
+
+#: Every section, in the order they run: the codec sections (in process), then the
+#: end-to-end ones (separate processes over loopback), then the broadcast fan-out.
+SECTIONS = _CODEC_SECTIONS + _e2e.SECTIONS + ("broadcast",)
+SECTION_TITLES = dict(_CODEC_TITLES, **_e2e.TITLES)
+SECTION_TITLES["broadcast"] = "Broadcast: one message fanned out to many connections"
+#: The sections run without --only: all but broadcast, a benchmark of its own (thousands
+#: of connections, Redis, minutes) that runs only when named.
+DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s != "broadcast")
 
 _MODES = {
     # sample_time (s), rounds
     "full": (0.025, 9),
     "quick": (0.003, 5),
     "smoke": (0.0, 1),
+}
+
+# Wall time of a whole run (every default section, every peer installed) on the 2-core
+# machine of docs/benchmarks.md, measured with `time python -m wsframe bench [--full]`:
+# 75 s by default and 765 s with --full (before the wsframe.asyncio row, about 50 s more)
+# with the load average at 5-16 (other jobs sharing the 2 cores); less on an idle machine.
+DURATION = {
+    "quick": "about a minute",
+    "full": "about 13 minutes",
+    "smoke": "a few seconds",
 }
 
 
@@ -124,27 +148,41 @@ def _parser():
     p = argparse.ArgumentParser(
         prog="python -m wsframe bench",
         description="Measure wsframe against the installed Python WebSocket libraries "
-                    "(interleaved rounds, medians, ratios to wsframe).",
+                    "(interleaved rounds, medians, spreads, ratios to wsframe). The "
+                    "default run takes %s; --full takes %s (2 cores, every peer "
+                    "installed; fewer peers, less time)." % (DURATION["quick"],
+                                                             DURATION["full"]),
         epilog="Sections: %s. Peers not installed are listed as skipped. "
                "pip install 'wsframe[bench]' installs them at tested versions."
                % ", ".join(SECTIONS))
+    p.add_argument("--full", action="store_true",
+                   help="every size and the whole end-to-end grid, longer samples (%s)"
+                   % DURATION["full"])
     p.add_argument("--quick", action="store_true",
-                   help="fewer sizes, shorter samples (about a minute)")
+                   help="the default: fewer sizes, shorter samples (%s)" % DURATION["quick"])
     p.add_argument("--only", metavar="SECTIONS",
-                   help="comma-separated sections to run (default: all): %s"
-                   % ",".join(SECTIONS))
+                   help="comma-separated sections to run (default: all but broadcast, "
+                        "which runs only when named: thousands of connections, minutes): "
+                        "%s" % ",".join(SECTIONS))
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
     p.add_argument("--plot", metavar="PATH.png",
-                   help="write a bar chart per section to PATH.png (needs matplotlib)")
+                   help="write the summary chart to PATH.png and the detailed panels to "
+                        "PATH-details.png (needs matplotlib)")
     p.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown to PATH")
     p.add_argument("--rounds", type=int, metavar="N",
-                   help="samples per candidate (default: 9, 5 with --quick)")
+                   help="samples per candidate (default: 5, 9 with --full; end-to-end "
+                        "rounds: 3, 5 with --full)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed for the shuffling of rounds (default: random)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="no progress display and no table on stdout")
     p.add_argument("--list", action="store_true",
                    help="list sections, candidates and skipped peers, then exit")
+    p.add_argument("--merge", metavar="JSON", nargs="+",
+                   help="measure nothing: merge the JSON files of several runs (each "
+                        "figure the median over the runs, the spread the wider of the "
+                        "runs' own and the run-to-run one) and print or write the result "
+                        "with --json, --markdown, --plot")
     # For the command's own tests: tiny inputs, a single round, meaningless numbers.
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -152,7 +190,7 @@ def _parser():
 
 def _select_sections(only):
     if not only:
-        return list(SECTIONS)
+        return list(DEFAULT_SECTIONS)
     names = [s.strip() for s in only.split(",") if s.strip()]
     unknown = [s for s in names if s not in SECTIONS]
     if unknown or not names:
@@ -181,13 +219,37 @@ def main(argv=None):
         try:
             import matplotlib  # noqa: F401
         except ImportError:
+            # The command that works on every Python (the [bench] extra pins peers
+            # that may have no release for this one).
             sys.stderr.write(
-                "error: --plot needs matplotlib, which is not installed: "
-                "pip install matplotlib (or pip install 'wsframe[bench]')\n")
+                "error: --plot needs matplotlib, which is not installed here: "
+                "%s -m pip install matplotlib\n" % (os.path.basename(sys.executable)
+                                                    or "python"))
             return 2
-    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    if args.full and args.quick:
+        sys.stderr.write("error: --full and --quick exclude each other\n")
+        return 2
+    mode = "smoke" if args.smoke else "full" if args.full else "quick"
     out = sys.stdout
     quiet = args.quiet
+    if args.merge:
+        try:
+            docs = []
+            for path in args.merge:
+                with open(path) as f:
+                    docs.append(json.load(f))
+            doc = _report.merge(docs)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            sys.stderr.write("error: --merge: %s: %s\n" % (type(exc).__name__, exc))
+            return 2
+        if not quiet:
+            out.write("%s\n" % doc["method"])
+            for line in _report.summary_text(doc["summary"]):
+                out.write(line + "\n")
+            if doc["warnings"]:
+                for line in _report.warnings_text(doc["warnings"]):
+                    out.write(line + "\n")
+        return _write_outputs(doc, args, out, quiet)
     progress = _Progress(enabled=(not quiet and not args.list
                                   and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()))
     try:
@@ -198,6 +260,10 @@ def main(argv=None):
         progress.clear()
     if doc is None:
         return 0
+    return _write_outputs(doc, args, out, quiet)
+
+
+def _write_outputs(doc, args, out, quiet):
     if args.json:
         _report.write_json(doc, args.json)
         if not quiet:
@@ -208,9 +274,11 @@ def main(argv=None):
         if not quiet:
             out.write("Markdown written to %s\n" % args.markdown)
     if args.plot:
-        _report.plot(doc, args.plot)
+        details = _report.details_path(args.plot)
+        _report.plot(doc, args.plot, details)
         if not quiet:
-            out.write("Chart written to %s\n" % args.plot)
+            out.write("Charts written to %s (summary) and %s (details)\n" % (
+                args.plot, details))
     return 0
 
 
@@ -218,7 +286,15 @@ def _header(doc):
     m = doc["machine"]
     w = doc["wsframe"]
     lines = []
-    lines.append("wsframe bench (%s mode): %s" % (doc["mode"], doc["method"]))
+    every = list(doc["sections_requested"]) == list(DEFAULT_SECTIONS)
+    lines.append("wsframe bench (%s mode%s): %s" % (
+        doc["mode"],
+        (", %s%s" % (DURATION.get(doc["mode"], "?"),
+                     "; --full for the whole grid: %s" % DURATION["full"]
+                     if doc["mode"] == "quick" else "")) if every else
+        "; the default run of every section: %s, --full: %s" % (DURATION["quick"],
+                                                               DURATION["full"]),
+        doc["method"]))
     lines.append("CPU: %s, %s logical CPUs, %s%s" % (
         m["cpu"], m["cpus"], m["platform"],
         ", load average %s" % m["loadavg_start"] if m.get("loadavg_start") is not None else ""))
@@ -243,7 +319,7 @@ def _header(doc):
     return lines
 
 
-def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
+def run(sections, mode="quick", rounds=None, seed=None, out=None, progress=None,
         list_only=False, argv=()):
     """Measure ``sections``; returns the JSON-able result document (None with list_only).
 
@@ -259,7 +335,9 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
         "schema": _report.SCHEMA,
         "command": ["python", "-m", "wsframe", "bench"] + list(argv or []),
         "mode": mode,
-        "method": "%d shuffled rounds per group, median time per op" % timer.rounds,
+        "method": "%d shuffled rounds per group, median time per op (%s)" % (
+            timer.rounds, CLOCK),
+        "clock": CLOCK,
         "rounds": timer.rounds,
         "machine": {
             "cpu": _cpu_model(),
@@ -272,6 +350,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
         },
         "wsframe": dict(winfo, measured=sorted(impls), not_measured=missing),
         "libraries": _peers.library_versions(),
+        "sections_requested": list(sections),
         "sections": {},
         "skipped": [],
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -289,7 +368,7 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
     gc.collect()
     mark = _peers.resource_mark()
     try:
-        built = build_sections(sections, mode, impls)
+        built = build_sections([n for n in sections if n in _CODEC_SECTIONS], mode, impls)
         for name, groups, cands_by_variant, skipped, cleanup in built:
             t_sec = time.time()
             sec = {"title": SECTION_TITLES[name], "groups": [], "skipped": []}
@@ -343,18 +422,94 @@ def run(sections, mode="full", rounds=None, seed=None, out=None, progress=None,
         for impl in impls.values():
             impl.reset_paths()
         _peers.close_resources(mark)
+    for name in sections:
+        if name in _CODEC_SECTIONS:
+            continue
+        emit("")
+        emit("== %s ==" % SECTION_TITLES[name])
+        if list_only:
+            _list_process_section(name, emit)
+            continue
+        if name == "broadcast":
+            sec = _broadcast_section(mode, emit, progress, rounds, seed)
+        else:
+            sec = _e2e.run_section(name, mode, emit, progress, rounds=rounds,
+                                   rng=random.Random(seed))
+        doc["sections"][name] = sec
+        for entry in sec.get("skipped", []):
+            doc["skipped"].append(dict(entry, section=name))
+        if progress is not None:
+            progress.clear()
     if list_only:
         return None
     doc["wall_time_s"] = round(time.time() - t_start, 2)
     doc["machine"]["loadavg_end"] = _loadavg()
     doc["summary"] = _report.summary(doc)
+    doc["warnings"] = _report.warnings(doc)
     if doc["summary"]:
         emit("")
         for line in _report.summary_text(doc["summary"]):
             emit(line)
+    if doc["warnings"]:
+        emit("")
+        for line in _report.warnings_text(doc["warnings"]):
+            emit(line)
     emit("")
     emit("Done in %.1f s." % doc["wall_time_s"])
     return doc
+
+
+def _list_process_section(name, emit):
+    if name == "broadcast":
+        emit("  %s" % ("wsframe.bench._broadcast" if _broadcast_module() is not None
+                       else "not available: wsframe.bench._broadcast is not in this build"))
+        return
+    plan = _e2e.PLANS["quick"]
+    if name == "e2e":
+        emit("  servers: %s; one load client (wsframe codec, pipelined)" % ", ".join(
+            s[0] for s in _e2e.SERVERS))
+    else:
+        emit("  libraries (own server and client, plain and installed): %s" % ", ".join(
+            _e2e.INTEGRATION_LIBRARIES))
+    emit("  inputs (default run): %s; --full: %d groups" % ("; ".join(
+        "%s, %s" % (_e2e.variant_label(c, f), _e2e.size_label(s)) for s, c, f in plan[name]),
+        len(_e2e.PLANS["full"][name])))
+
+
+def _broadcast_module():
+    """wsframe.bench._broadcast if this build has it (written on its own branch)."""
+    # import_module, not ``from . import``: sys.modules decides (a test can block or
+    # replace the module even after another test imported the real one).
+    import importlib
+
+    try:
+        return importlib.import_module("wsframe.bench._broadcast")
+    except ImportError:
+        return None
+
+
+def _broadcast_section(mode, emit, progress, rounds, seed):
+    """The fan-out benchmark of ``_broadcast``: its ``run_section(mode, emit, ...)``
+    returns the section's dict; without the module the section is reported skipped."""
+    module = _broadcast_module()
+    if module is None or not hasattr(module, "run_section"):
+        reason = "wsframe.bench._broadcast is not in this build"
+        emit("   skipped: %s" % reason)
+        return {"title": SECTION_TITLES["broadcast"], "kind": "broadcast", "groups": [],
+                "skipped": [{"library": "wsframe", "reason": reason}]}
+    try:
+        sec = module.run_section(mode, emit, progress=progress, rounds=rounds, seed=seed)
+    except Exception as exc:  # a section of its own: its failure must not end the run
+        reason = "failed: %s: %s" % (type(exc).__name__, str(exc).strip().splitlines()[0]
+                                     if str(exc).strip() else "")
+        emit("   skipped: %s" % reason)
+        return {"title": SECTION_TITLES["broadcast"], "kind": "broadcast", "groups": [],
+                "skipped": [{"library": "wsframe.bench._broadcast", "reason": reason}]}
+    sec.setdefault("title", SECTION_TITLES["broadcast"])
+    sec.setdefault("kind", "broadcast")
+    sec.setdefault("groups", [])
+    sec.setdefault("skipped", [])
+    return sec
 
 
 _PRIM_OF = {"mask": "mask", "utf8": "utf8"}
