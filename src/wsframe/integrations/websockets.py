@@ -136,8 +136,12 @@ def _make_serialize(frames, original):
     return serialize
 
 
-def _make_parse(frames, original):
-    """``Frame.parse`` (a classmethod generator) with a table for the opcode enum."""
+def _make_parse(frames, original, too_big_text=False):
+    """``Frame.parse`` (a classmethod generator) with a table for the opcode enum.
+
+    ``too_big_text``: websockets 13.x raises ``PayloadTooBig("over size limit (N > M
+    bytes)")``; from 14.0 on, ``PayloadTooBig(size, max_size)``.
+    """
     from websockets.exceptions import PayloadTooBig, ProtocolError
 
     wsf_apply_mask = _wsf.apply_mask
@@ -168,6 +172,8 @@ def _make_parse(frames, original):
             data = yield from read_exact(8)
             (length,) = frames.struct.unpack("!Q", data)
         if max_size is not None and length > max_size:
+            if too_big_text:
+                raise PayloadTooBig(f"over size limit ({length} > {max_size} bytes)")
             raise PayloadTooBig(length, max_size)
         if mask:
             key = yield from read_exact(4)
@@ -202,8 +208,12 @@ class WebsocketsIntegration(Integration):
     name = "websockets"
     module = "websockets"
     dist = "websockets"
-    tested = ("17.4",)
-    series = ((17,),)
+    # Read from 13.0 to 17.4: serialize, parse, check, apply_mask keep their contract;
+    # parse's PayloadTooBig took a message text before 14.0 (handled). 13.0 is the first
+    # release of the new asyncio implementation.
+    tested = ("13.0", "15.0.1", "17.4")
+    minimum = (13,)
+    below = (18,)
 
     def patches(self):
         from websockets import frames, utils
@@ -222,7 +232,11 @@ class WebsocketsIntegration(Integration):
             (
                 frame_cls,
                 "parse",
-                _make_parse(frames, frame_cls.__dict__["parse"].__func__),
+                _make_parse(
+                    frames,
+                    frame_cls.__dict__["parse"].__func__,
+                    too_big_text=self.version_tuple() < (14,),
+                ),
                 "websockets.frames.Frame.parse",
             )
         )
