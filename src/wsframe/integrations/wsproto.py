@@ -85,6 +85,8 @@ class XorMaskerSimpleBytes(XorMaskerSimple):
 
     def process(self, data):
         if data:
+            if type(data) is not bytes and type(data) is not bytearray:
+                data = bytearray(data)  # (what 1.2 does first: its TypeError for a str)
             key = self._masking_key
             out = _apply_mask(data, key)
             rotation = len(data) & 3
@@ -92,6 +94,10 @@ class XorMaskerSimpleBytes(XorMaskerSimple):
                 self._masking_key = key[rotation:] + key[:rotation]
             return out
         return data
+
+
+# Named as wsproto names its class (its decoder's masker shows the same type name).
+XorMaskerSimpleBytes.__name__ = XorMaskerSimpleBytes.__qualname__ = "XorMaskerSimple"
 
 
 def _make_replacements(fp, payload_as_bytes=True):
