@@ -209,21 +209,22 @@ def readline(proc, deadline):
             return line.strip()
 
 
-def one_run(lib, mode, size, count, inflight, warmup, wrap=()):
+def one_run(lib, mode, size, count, inflight, warmup, wrap=(), side="server"):
     port = free_port()
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
     env.pop("WSFRAME_NO_INTEGRATIONS", None)
     me = [sys.executable, os.path.abspath(__file__)]
+    swrap, cwrap = (wrap, ()) if side == "server" else ((), wrap)
     server = subprocess.Popen(
-        list(wrap) + me + ["--serve", lib, "--port", str(port), "--mode", mode]
-        + (["--oneshot"] if wrap else []),
+        list(swrap) + me + ["--serve", lib, "--port", str(port), "--mode", mode]
+        + (["--oneshot"] if swrap else []),
         stdout=subprocess.PIPE, text=True, env=env)
     cl = None
     try:
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + TIMEOUT * (10 if wrap else 1)  # (valgrind: slow)
         assert readline(server, deadline) == "READY"
         cl = subprocess.Popen(
-            me + ["--client", lib, "--port", str(port), "--mode", mode, "--size", str(size),
+            list(cwrap) + me + ["--client", lib, "--port", str(port), "--mode", mode, "--size", str(size),
                   "--count", str(count), "--inflight", str(inflight),
                   "--warmup", str(warmup)],
             stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True, env=env)
@@ -236,7 +237,7 @@ def one_run(lib, mode, size, count, inflight, warmup, wrap=()):
         cl.stdin.write("\n")
         cl.stdin.flush()
         cl.wait(timeout=TIMEOUT)
-        if wrap:
+        if swrap:
             server.wait(timeout=TIMEOUT * 5)  # (it exits once the connection is closed)
         wall, ccpu = float(end[1]), float(end[2])
         return {"rate": count / wall, "server_us": (s1 - s0) / count * 1e6,
@@ -259,17 +260,18 @@ def callgrind_total(path):
 def callgrind(args, modes, sizes):
     """Server instructions per message: (run of count) - (run of count/2), per mode."""
     os.makedirs(args.callgrind, exist_ok=True)
-    print("# %s server under callgrind, inflight %d" % (args.library, args.inflight))
+    print("# %s %s under callgrind, inflight %d" % (args.library, args.side, args.inflight))
     for size in sizes:
         count = args.count or 2000
         per = {}
         for mode in modes:
             totals = []
             for n in (count // 2, count):
-                out = os.path.join(args.callgrind, "%s-%s-%d-%d.out" % (
-                    args.library, mode, size, n))
+                out = os.path.join(args.callgrind, "%s-%s-%s-%d-%d.out" % (
+                    args.library, args.side, mode, size, n))
                 wrap = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
-                one_run(args.library, mode, size, n, args.inflight, args.warmup, wrap)
+                one_run(args.library, mode, size, n, args.inflight, args.warmup, wrap,
+                        args.side)
                 totals.append(callgrind_total(out))
             per[mode] = (totals[1] - totals[0]) / (count - count // 2)
             note = ""
@@ -304,10 +306,11 @@ def main(argv=None):
     p.add_argument(
         "--callgrind",
         metavar="DIR",
-        help="run each server under valgrind --tool=callgrind, one file per run in DIR; "
-        "prints the server's instructions per message (a run of --count messages minus "
-        "one of half as many, so start-up and warm-up cancel out)",
+        help="run each server (or client: --side) under valgrind --tool=callgrind, one "
+        "file per run in DIR; prints its instructions per message (a run of --count "
+        "messages minus one of half as many, so start-up and warm-up cancel out)",
     )
+    p.add_argument("--side", choices=("server", "client"), default="server")
     args = p.parse_args(argv)
     if args.serve:
         apply_mode(args.serve, args.mode)

@@ -516,7 +516,8 @@ def main(argv=None):
         else:
             sdist = fetch(args.work, spec["dist"], spec["version"])
             if spec["tests"] is None:
-                log("NOTE %s %s: %s" % (name, spec["version"], spec["note"]))
+                log("NOTE %s %s: %s" % (
+                    name, spec["version"], spec["note"].replace("17.4", spec["version"])))
                 table.append((name, "no tests in the sdist (see --websockets-tests)"))
                 continue
         if spec["tests"] == "package":
