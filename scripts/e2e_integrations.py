@@ -37,6 +37,12 @@ TIMEOUT = 120.0
 
 # --------------------------------------------------------------------------- in a process
 def apply_mode(lib, mode):
+    if os.environ.get("E2E_FALLBACKS"):
+        # The libraries' compiled parts off (what a source install or PyPy runs):
+        # websockets.speedups and tornado.speedups unimportable; aiohttp's own switch,
+        # AIOHTTP_NO_EXTENSIONS, is set by the driver.
+        sys.modules["websockets.speedups"] = None
+        sys.modules["tornado.speedups"] = None
     if mode == "plain":
         return
     import wsframe.integrations as wi
@@ -311,6 +317,8 @@ def main(argv=None):
         "messages minus one of half as many, so start-up and warm-up cancel out)",
     )
     p.add_argument("--side", choices=("server", "client"), default="server")
+    p.add_argument("--fallbacks", action="store_true",
+                   help="run the libraries on their pure-Python fallbacks")
     args = p.parse_args(argv)
     if args.serve:
         apply_mode(args.serve, args.mode)
@@ -319,12 +327,15 @@ def main(argv=None):
         apply_mode(args.client, args.mode)
         return client(args.client, args.port, args.size, args.count, args.inflight,
                       args.warmup)
+    if args.fallbacks:
+        os.environ.update(E2E_FALLBACKS="1", AIOHTTP_NO_EXTENSIONS="1")
     modes = args.modes.split(",")
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.callgrind:
         return callgrind(args, modes, sizes)
-    print("# %s, inflight %d, %d rounds, modes %s; load %s" % (
-        args.library, args.inflight, args.rounds, modes, os.getloadavg()), flush=True)
+    print("# %s%s, inflight %d, %d rounds, modes %s; load %s" % (
+        args.library, " (pure-Python fallbacks)" if args.fallbacks else "", args.inflight,
+        args.rounds, modes, os.getloadavg()), flush=True)
     for size in sizes:
         count = args.count or max(2000, min(20000, (8 << 20) // size))
         res = {m: [] for m in modes}
