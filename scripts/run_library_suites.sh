@@ -5,6 +5,12 @@
 #   scripts/run_library_suites.sh                 # all six libraries
 #   scripts/run_library_suites.sh wsproto tornado # some
 #   scripts/run_library_suites.sh --fallbacks     # each library on its pure-Python fallback
+#   scripts/run_library_suites.sh --matrix [LIB ...]
+#       # each library's oldest supported, a middle and the newest release (its
+#       # integration's `tested`), each in its own virtualenv under
+#       # $WSFRAME_MATRIX_VENVS (default /tmp/wsframe-matrix), identical outcomes
+#       # required, then tests/integrations there; table in <work>/matrix.md
+#       # (docs/integrations/matrix.md). Needs PyPI; not for CI.
 #   scripts/run_library_suites.sh --websockets-tests DIR websockets
 #       # websockets' own tests/ package, fetched separately (its sdist has none; never
 #       # committed here); --websockets-deselect NODEID leaves out a test racy without us

@@ -296,6 +296,31 @@ def echo_server(script, out_dir, name):
                 proc.wait()
 
 
+def adapt_paths(spec, cwd):
+    """The spec's test paths as this release has them: an older sdist may keep its tests in
+    ``test/`` (wsproto 1.2) or lack one of the listed modules (then it is left out)."""
+    args = []
+    for arg in spec["args"]:
+        if arg.startswith("-") or "/" not in arg and arg != "tests":
+            args.append(arg)
+            continue
+        for candidate in (arg, "test" + arg[len("tests"):] if arg.startswith("tests") else None):
+            if candidate and os.path.exists(os.path.join(cwd, candidate)):
+                args.append(candidate)
+                break
+        else:
+            log("   (%s is not in this release: left out)" % arg)
+    return dict(spec, args=args)
+
+
+def sdist_path(sdist, in_sdist):
+    """A path of the sdist, with or without the ``src/`` layout (autobahn < 25.12)."""
+    path = os.path.join(sdist, in_sdist)
+    if not os.path.exists(path) and in_sdist.startswith("src/"):
+        path = os.path.join(sdist, in_sdist[len("src/"):])
+    return path
+
+
 def run_suite(name, spec, cwd, out_dir, accelerated, timeout, extra_env=None):
     tag = "with" if accelerated else "without"
     xml = os.path.join(out_dir, "%s-%s.xml" % (name, tag))
@@ -410,7 +435,38 @@ def main(argv=None):
         "DIR's parent, e.g. tests/sync/test_connection.py::ClientConnectionTests::test_x); "
         "for tests that are racy without wsframe already; repeatable",
     )
+    parser.add_argument(
+        "--version",
+        metavar="VERSION",
+        help="test this release of the (single) library named, instead of the default "
+        "one (the matrix mode uses it, in a virtualenv holding that release)",
+    )
+    parser.add_argument(
+        "--identical",
+        action="store_true",
+        help="fail unless every test has the same outcome without and with install() "
+        "(by default: every test that passes without must pass with)",
+    )
+    parser.add_argument(
+        "--summary-json",
+        metavar="PATH",
+        help="write each library's counts and verdict to PATH (JSON)",
+    )
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="each library's oldest supported, a middle and the newest release, each in "
+        "its own virtualenv (see matrix.py); the other options are passed on",
+    )
     args = parser.parse_args(argv)
+    if args.matrix:
+        import matrix
+
+        return matrix.main(args, argv)
+    if args.version:
+        if len(args.libraries) != 1:
+            parser.error("--version: name exactly one library")
+        SUITES[args.libraries[0]] = dict(SUITES[args.libraries[0]], version=args.version)
     if args.websockets_tests:
         local = os.path.realpath(args.websockets_tests)
         if not os.path.isfile(os.path.join(local, "__init__.py")):
@@ -442,6 +498,7 @@ def main(argv=None):
             "%s=%s" % kv for kv in sorted(FALLBACK_ENV.items())))
     bad = []
     table = []
+    summaries = {}
     for name in names:
         spec = SUITES[name]
         have = installed_version(spec["dist"])
@@ -459,7 +516,8 @@ def main(argv=None):
         else:
             sdist = fetch(args.work, spec["dist"], spec["version"])
             if spec["tests"] is None:
-                log("NOTE %s %s: %s" % (name, spec["version"], spec["note"]))
+                log("NOTE %s %s: %s" % (
+                    name, spec["version"], spec["note"].replace("17.4", spec["version"])))
                 table.append((name, "no tests in the sdist (see --websockets-tests)"))
                 continue
         if spec["tests"] == "package":
@@ -471,7 +529,7 @@ def main(argv=None):
                     ).origin)
             )
             for in_sdist, in_pkg in spec["package_tests"]:
-                ok, which = same_tree(os.path.join(sdist, in_sdist), os.path.join(base, in_pkg))
+                ok, which = same_tree(sdist_path(sdist, in_sdist), os.path.join(base, in_pkg))
                 if not ok:
                     log("FAIL %s: installed test file %s differs from the sdist's" % (name, which))
                     bad.append(name)
@@ -483,6 +541,7 @@ def main(argv=None):
             cwd = args.work
         elif spec["tests"] == "sdist":
             cwd = shadow_free_copy(args.work, sdist, spec["module"])
+            spec = adapt_paths(spec, cwd)
         log("== %s %s: %s" % (name, spec["version"], spec.get("note", "full suite")))
         with contextlib.ExitStack() as stack:
             extra_env = {}
@@ -531,6 +590,18 @@ def main(argv=None):
         if not without["results"]:
             log("   FAIL: no results (see %s)" % without["log"])
             bad.append(name)
+        if args.identical:
+            differ = sorted(
+                k
+                for k in set(without["results"]) | set(with_["results"])
+                if without["results"].get(k) != with_["results"].get(k)
+            )
+            if differ:
+                log("   FAIL: %d test(s) with another outcome with install():" % len(differ))
+                for k in differ[:50]:
+                    log("     %s: %s -> %s" % (
+                        k, without["results"].get(k), with_["results"].get(k)))
+                bad.append(name)
         if regressions:
             log("   FAIL: %d test(s) pass without and not with:" % len(regressions))
             for k in regressions[:50]:
@@ -541,6 +612,13 @@ def main(argv=None):
         )
         if failed_both:
             log("   (failing already without acceleration: %s)" % ", ".join(failed_both[:10]))
+        summaries[name] = {
+            "version": spec["version"],
+            "without": s0,
+            "with": s1,
+            "seconds": [round(without["elapsed"]), round(with_["elapsed"])],
+            "ok": name not in bad,
+        }
         table.append(
             (
                 name,
@@ -551,6 +629,15 @@ def main(argv=None):
     log("")
     for name, line in table:
         log("%-17s %s" % (name, line))
+    if args.summary_json:
+        import json
+
+        for name, line in table:
+            summaries.setdefault(name, {"version": SUITES[name].get("version"), "note": line})
+        for name in bad:
+            summaries.setdefault(name, {"version": SUITES[name].get("version")})["ok"] = False
+        with open(args.summary_json, "w") as f:
+            json.dump(summaries, f, indent=1)
     if bad:
         log("library suites: FAILED for %s" % ", ".join(sorted(set(bad))))
         return 1

@@ -164,7 +164,10 @@ def test_websockets(accelerated):
         try:
             await _raw_client_checks(port)
             opcode, payload = await _bad_utf8_closes_1007(port)
-            assert opcode == 8 and struct.unpack("!H", payload[:2])[0] == 1007
+            # websockets 13.0.x closes on invalid UTF-8 with 1011 (its own behaviour, the
+            # same without wsframe); later releases with 1007.
+            want = 1011 if require("websockets").version_tuple() < (13, 1) else 1007
+            assert opcode == 8 and struct.unpack("!H", payload[:2])[0] == want
             async with connect(
                 "ws://127.0.0.1:%d" % port, max_size=None, compression=None
             ) as ws:
@@ -178,7 +181,8 @@ def test_websockets(accelerated):
                 pong = await asyncio.wait_for(ws.ping(b"p"), TIMEOUT)
                 await asyncio.wait_for(pong, TIMEOUT)
                 await asyncio.wait_for(ws.close(4002, "done"), TIMEOUT)
-            assert ws.close_code == 4002 and ws.close_reason == "done"
+            # (the connection's close_code appeared after 13.0; its protocol's is older)
+            assert ws.protocol.close_code == 4002 and ws.protocol.close_reason == "done"
         finally:
             server.close()
             await asyncio.wait_for(server.wait_closed(), TIMEOUT)

@@ -129,7 +129,8 @@ class _Fake(Integration):
     module = "json"  # importable everywhere
     dist = "wsframe-fake-dist"
     tested = ("1.2.3",)
-    series = ((1, 2),)
+    minimum = (1, 2)
+    below = (1, 3)
 
     def __init__(self, version):
         super().__init__()

@@ -78,8 +78,10 @@ class Integration:
 
     Subclasses set ``name`` (the public name used by ``wsframe.integrations``),
     ``module`` (import name), ``dist`` (distribution name for the version), ``tested``
-    (the versions the test suites ran against) and ``series`` (the version prefixes, as
-    tuples, accepted; anything else gets a warning and no patch), and implement
+    (the versions the test suites ran against), ``minimum`` and ``below`` (the supported
+    range, ``minimum <= version < below``, as tuples: the releases whose patched
+    functions were read and found to keep the contract the replacements rely on;
+    anything else gets a warning naming the range, and no patch), and implement
     :meth:`patches`.
     """
 
@@ -87,7 +89,8 @@ class Integration:
     module = ""
     dist = ""
     tested = ()
-    series = ()
+    minimum = ()
+    below = ()
 
     def __init__(self):
         self._applied = []  # list of (owner, attr, original, had_own, replacement)
@@ -108,11 +111,24 @@ class Integration:
         return _dist_version(self.dist)
 
     def known_version(self, version=None):
+        """True if ``version`` (default: the installed one) is in the supported range."""
         version = self.version() if version is None else version
         if version is None:
             return False
         vt = _version_tuple(version)
-        return any(vt[: len(prefix)] == prefix for prefix in self.series)
+        return bool(vt) and self.minimum <= vt < self.below
+
+    def version_tuple(self, version=None):
+        """The installed (or given) version as a tuple of ints; () if unknown."""
+        version = self.version() if version is None else version
+        return _version_tuple(version) if version else ()
+
+    def supported_range(self):
+        """The supported range as text: ``">= 13.0, < 18"``."""
+        return ">= %s, < %s" % (
+            ".".join(map(str, self.minimum)),
+            ".".join(map(str, self.below)),
+        )
 
     # -- to implement ----------------------------------------------------------------
     def patches(self):
@@ -146,8 +162,14 @@ class Integration:
             if not self.known_version(version):
                 warnings.warn(
                     "wsframe.integrations: %s %s is not a version wsframe knows "
-                    "(tested: %s); left as it is"
-                    % (self.dist, version, ", ".join(self.tested)),
+                    "(supported: %s %s; tested: %s); left as it is"
+                    % (
+                        self.dist,
+                        version,
+                        self.dist,
+                        self.supported_range(),
+                        ", ".join(self.tested),
+                    ),
                     IntegrationWarning,
                     stacklevel=3,
                 )

@@ -253,7 +253,10 @@ def _aiohttp_receive(size, batch):
     wire = _frame(0x1, payload, mask=True) * batch
     loop = asyncio.new_event_loop()
     queue = WebSocketDataQueue(_Protocol(), 2**30, loop=loop)
-    reader = WebSocketReader(queue, 0, False, True)
+    try:
+        reader = WebSocketReader(queue, 0, False, True)  # (3.14: decode_text)
+    except TypeError:
+        reader = WebSocketReader(queue, 0, False)  # (3.13)
 
     def run():
         reader.feed_data(wire)

@@ -141,8 +141,12 @@ class AiohttpIntegration(Integration):
     name = "aiohttp"
     module = "aiohttp"
     dist = "aiohttp"
-    tested = ("3.14.5",)
-    series = ((3, 14),)
+    # _write_websocket_frame exists from 3.13.2 (same steps in 3.13.2-3.14.5); before
+    # it, the frame was built inside send_frame (3.11-3.13.1) or http_websocket.py (3.9,
+    # 3.10): other internals, refused.
+    tested = ("3.13.2", "3.14.0", "3.14.5")
+    minimum = (3, 13, 2)
+    below = (3, 15)
 
     def patches(self):
         from aiohttp._websocket import helpers, reader_py, writer

@@ -90,8 +90,11 @@ class AutobahnIntegration(Integration):
     name = "autobahn"
     module = "autobahn"
     dist = "autobahn"
-    tested = ("26.10.2",)
-    series = ((26, 10),)
+    # xormasker.py and utf8validator.py are the same from 25.9.1 (October 2025) to
+    # 26.11.1, and so are the protocol's calls to them.
+    tested = ("25.9.1", "25.12.2", "26.11.1")
+    minimum = (25, 9)
+    below = (26, 12)
 
     def patches(self):
         import autobahn.websocket.protocol as protocol

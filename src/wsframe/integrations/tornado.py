@@ -127,8 +127,10 @@ class TornadoIntegration(Integration):
     name = "tornado"
     module = "tornado"
     dist = "tornado"
-    tested = ("6.6.1",)
-    series = ((6, 6),)
+    # _write_frame and _websocket_mask are the same from 6.2 to 6.6.1.
+    tested = ("6.2", "6.4.2", "6.6.1")
+    minimum = (6, 2)
+    below = (6, 7)
 
     def patches(self):
         import tornado.util

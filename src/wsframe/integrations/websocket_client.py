@@ -66,8 +66,10 @@ class WebsocketClientIntegration(Integration):
     name = "websocket_client"
     module = "websocket"
     dist = "websocket-client"
-    tested = ("1.9.2",)
-    series = ((1, 9),)
+    # ABNF.mask and _validate_utf8 are the same from 1.8.0 to 1.9.2.
+    tested = ("1.8.0", "1.9.0", "1.9.2")
+    minimum = (1, 8)
+    below = (1, 10)
 
     def patches(self):
         from websocket import _abnf, _utils

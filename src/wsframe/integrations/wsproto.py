@@ -10,6 +10,8 @@ What is replaced (``wsproto.frame_protocol``):
     returns a *new* ``bytearray`` (an empty one for empty data), and the key rotates by
     ``len(data) % 4`` after each call so that the next chunk of the same frame continues
     where this one stopped; ``_masking_key`` holds the rotated key, as in wsproto.
+    (wsproto 1.2 returns ``bytes``, and an empty input itself: so does
+    ``XorMaskerSimpleBytes``, installed there instead.)
 
 ``FrameDecoder.process_buffer``
     Fast path: no extension on the decoder, no frame in progress, and a *complete*,
@@ -17,7 +19,9 @@ What is replaced (``wsproto.frame_protocol``):
     when wsproto requires it, length in its shortest form, control frames final and at
     most 125 bytes). It is read with ``wsframe.parse_header`` and unmasked with
     ``wsframe.apply_mask``, and the decoder is left in the very state wsproto's own
-    code leaves it in after that frame. Anything else (a header or payload still
+    code leaves it in after that frame. The payload has wsproto's type: ``bytes`` from
+    1.3; in 1.2 ``bytes`` when it was unmasked, else the ``bytearray`` wsproto's buffer
+    gives (a client's frames, empty frames). Anything else (a header or payload still
     incomplete, a frame in progress, any rule broken, extensions such as
     permessage-deflate) is handed, untouched, to wsproto's own ``process_buffer``: every
     partial frame, ``ParseFailed`` message and close code is wsproto's.
@@ -43,7 +47,14 @@ import wsframe as _wsf
 
 from ._base import Integration
 
-__all__ = ["install", "uninstall", "is_installed", "INTEGRATION", "XorMaskerSimple"]
+__all__ = [
+    "install",
+    "uninstall",
+    "is_installed",
+    "INTEGRATION",
+    "XorMaskerSimple",
+    "XorMaskerSimpleBytes",
+]
 
 _apply_mask = _wsf.apply_mask
 _apply_mask_inplace = _wsf.apply_mask_inplace
@@ -69,8 +80,33 @@ class XorMaskerSimple:
         return data
 
 
-def _make_replacements(fp):
-    """The replacement methods, bound to wsproto's originals and classes at install time."""
+class XorMaskerSimpleBytes(XorMaskerSimple):
+    """wsproto 1.2's ``XorMaskerSimple``: ``bytes`` out, an empty input returned as is."""
+
+    def process(self, data):
+        if data:
+            if type(data) is not bytes and type(data) is not bytearray:
+                data = bytearray(data)  # (what 1.2 does first: its TypeError for a str)
+            key = self._masking_key
+            out = _apply_mask(data, key)
+            rotation = len(data) & 3
+            if rotation:
+                self._masking_key = key[rotation:] + key[:rotation]
+            return out
+        return data
+
+
+# Named as wsproto names its class (its decoder's masker shows the same type name).
+XorMaskerSimpleBytes.__name__ = XorMaskerSimpleBytes.__qualname__ = "XorMaskerSimple"
+
+
+def _make_replacements(fp, payload_as_bytes=True):
+    """The replacement methods, bound to wsproto's originals and classes at install time.
+
+    ``payload_as_bytes``: wsproto 1.3 hands every frame's payload over as ``bytes``;
+    1.2 as what its masker returned (``bytes`` for a masked, non-empty payload, else the
+    buffer's ``bytearray`` slice).
+    """
     Frame = fp.Frame
     Opcode = fp.Opcode
     TEXT = Opcode.TEXT
@@ -101,10 +137,12 @@ def _make_replacements(fp):
                         and (not self.client) is head.masked
                         and (opcode < 8 or (head.fin and length < 126))
                     ):
-                        if head.masked:
+                        if head.masked and (length or payload_as_bytes):
                             payload = _apply_mask(data[size:end], head.key)
-                        else:
+                        elif payload_as_bytes:
                             payload = bytes(data[size:end])
+                        else:
+                            payload = data[size:end]  # (a new bytearray, as in 1.2)
                         del data[:end]
                         # What wsproto's parse_header + process_buffer leave behind.
                         self.payload_required = length if opcode >= 8 else 0
@@ -155,15 +193,20 @@ class WsprotoIntegration(Integration):
     name = "wsproto"
     module = "wsproto"
     dist = "wsproto"
-    tested = ("1.3.2",)
-    series = ((1, 3),)
+    # Read 1.2.0, 1.3.0, 1.3.2: the same code but for the payload types (1.2: bytes from
+    # the masker, bytearray otherwise; 1.3: bytearray from the masker, bytes in frames).
+    tested = ("1.2.0", "1.3.0", "1.3.2")
+    minimum = (1, 2)
+    below = (1, 4)
 
     def patches(self):
         from wsproto import frame_protocol as fp
 
-        process_buffer, process_frame, serialize = _make_replacements(fp)
+        modern = self.version_tuple() >= (1, 3)
+        process_buffer, process_frame, serialize = _make_replacements(fp, modern)
+        masker = XorMaskerSimple if modern else XorMaskerSimpleBytes
         return [
-            (fp, "XorMaskerSimple", XorMaskerSimple, "wsproto.frame_protocol.XorMaskerSimple"),
+            (fp, "XorMaskerSimple", masker, "wsproto.frame_protocol.XorMaskerSimple"),
             (
                 fp.FrameDecoder,
                 "process_buffer",
