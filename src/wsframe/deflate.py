@@ -281,7 +281,7 @@ class PerMessageDeflate:
             # See the module docstring: wbits=9 from zlib/zlib-ng fits a 256-byte window.
             local_bits = 9
             if not chosen.small_window:
-                deflate_backend = _load_backend("zlib-ng") or _load_backend("zlib")
+                deflate_backend = _load_backend("zlib-ng") or _get_backend("zlib")
         self._deflate_backend = deflate_backend
         #: Name of the backend that deflates (differs from ``backend`` only for isal
         #: with a window of 8 on our side).
@@ -407,7 +407,8 @@ class PerMessageDeflate:
             if hit[2] and (max_out is None or produced <= max_out):
                 raise ProtocolError(
                     1009,
-                    "compressed message inflates more than %g times its size" % self.max_ratio,
+                    "compressed message inflates more than %g times its size"
+                    % (self.max_ratio or 0),
                 )
             # Over the codec's limit: the connection fails, the streams are spent.
             self._inflater = None

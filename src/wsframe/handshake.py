@@ -30,7 +30,10 @@ import hashlib
 import http
 import os
 import re
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple, Union
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 from ._errors import HandshakeError
 
@@ -211,7 +214,7 @@ def _split_list(value: str) -> list[str]:
     return [item.strip(_OWS) for item in items if item.strip(_OWS)]
 
 
-def header_values(headers: Iterable[tuple[str, str]], name: str) -> list[str]:
+def header_values(headers: Headers, name: str) -> list[str]:
     """All the values of header ``name`` (case-insensitive), comma-separated lists split.
 
     ``Connection: keep-alive, Upgrade`` and two lines ``Connection: keep-alive`` /
@@ -272,7 +275,7 @@ class _Scanner:
         text = self.text
         n = len(text)
         self.pos += 1  # opening quote
-        out = []
+        out: list[str] = []
         while True:
             if self.pos >= n:
                 raise self.error("unterminated quoted string")
@@ -435,30 +438,30 @@ def _subprotocol_list(subprotocols: Any) -> Iterable[str]:
 # Parsing heads
 
 
-def _split_head(head: bytes, what: str) -> tuple[str, list[tuple[str, str]]]:
+def _split_head(head: Buffer, what: str) -> tuple[str, list[tuple[str, str]]]:
     if isinstance(head, str):
         raise TypeError(
             "parse_%s() takes the head as bytes (as read from the socket), not str: "
             "encode it with .encode('latin-1')" % what
         )
     try:
-        head = bytes(head)
+        raw = bytes(head)
     except TypeError:
         raise TypeError(
             "parse_%s() takes the head as bytes (as read from the socket), not %s"
             % (what, _type_name(head))
         ) from None
-    if len(head) > MAX_HEAD_SIZE:
+    if len(raw) > MAX_HEAD_SIZE:
         raise HandshakeError(
-            "%s head is %d bytes, more than the limit of %d" % (what, len(head), MAX_HEAD_SIZE),
+            "%s head is %d bytes, more than the limit of %d" % (what, len(raw), MAX_HEAD_SIZE),
             431,
         )
-    if not head.endswith(b"\r\n\r\n"):
+    if not raw.endswith(b"\r\n\r\n"):
         raise HandshakeError("%s head must end with an empty line (CRLF CRLF)" % what)
-    if head.find(b"\r\n\r\n") != len(head) - 4:
+    if raw.find(b"\r\n\r\n") != len(raw) - 4:
         raise HandshakeError("%s head contains data after the empty line" % what)
     # latin-1 maps every byte to one code point: obs-text survives, nothing fails.
-    text = head[:-4].decode("latin-1")
+    text = raw[:-4].decode("latin-1")
     lines = text.split("\r\n")
     if len(lines) - 1 > MAX_HEADERS:
         raise HandshakeError(
@@ -491,7 +494,7 @@ def _split_head(head: bytes, what: str) -> tuple[str, list[tuple[str, str]]]:
     return start_line, headers
 
 
-def parse_request(head: bytes) -> tuple[str, str, list[tuple[str, str]]]:
+def parse_request(head: Buffer) -> tuple[str, str, list[tuple[str, str]]]:
     """Parse a request head into ``(method, target, headers)``.
 
     ``head`` is everything up to and including the blank line ``\\r\\n\\r\\n``. Lines end
@@ -512,7 +515,7 @@ def parse_request(head: bytes) -> tuple[str, str, list[tuple[str, str]]]:
     return method, target, headers
 
 
-def parse_response(head: bytes) -> tuple[int, str, list[tuple[str, str]]]:
+def parse_response(head: Buffer) -> tuple[int, str, list[tuple[str, str]]]:
     """Parse a response head into ``(status, reason, headers)``; same rules as requests."""
     start_line, headers = _split_head(head, "response")
     match = _STATUS_LINE_RE.fullmatch(start_line)
@@ -569,23 +572,23 @@ def check_request(method: str, headers: Headers) -> str:
     ``headers``: ``(name, value)`` pairs or a mapping (see the module docstring).
     """
     _check_str(method, "check_request", "the method", " (e.g. 'GET')")
-    headers = _headers(headers, "check_request")
+    pairs = _headers(headers, "check_request")
     if method != "GET":
         raise _fail("method must be GET, got %s" % method, 405)
-    hosts = _raw_values(headers, "Host")
+    hosts = _raw_values(pairs, "Host")
     if not hosts or not hosts[0]:
         raise _fail("Host header is missing")
     if len(hosts) != 1:
         raise _fail("Host header must appear once, got %d" % len(hosts))
-    _check_upgrade_headers(headers, 400)
-    versions = header_values(headers, "Sec-WebSocket-Version")
+    _check_upgrade_headers(pairs, 400)
+    versions = header_values(pairs, "Sec-WebSocket-Version")
     if versions != ["13"]:
         raise _fail(
             "Sec-WebSocket-Version must be 13, got %s"
             % (", ".join(versions) if versions else "none"),
             426,
         )
-    keys = header_values(headers, "Sec-WebSocket-Key")
+    keys = header_values(pairs, "Sec-WebSocket-Key")
     if not keys:
         raise _fail("Sec-WebSocket-Key header is missing")
     if len(keys) != 1:
@@ -608,7 +611,7 @@ def check_response(status: int, headers: Headers, key: str) -> None:
             "check_response() takes the status as int (the first item of "
             "parse_response(head)), not %s" % _type_name(status)
         )
-    headers = _headers(headers, "check_response")
+    pairs = _headers(headers, "check_response")
     _check_str(key, "check_response", "the key", " (the one build_request() returned)")
     if status != 101:
         try:
@@ -616,8 +619,8 @@ def check_response(status: int, headers: Headers, key: str) -> None:
         except ValueError:
             phrase = ""
         raise _fail("expected status 101 Switching Protocols, got %d%s" % (status, phrase))
-    _check_upgrade_headers(headers, 400)
-    accepts = _raw_values(headers, "Sec-WebSocket-Accept")
+    _check_upgrade_headers(pairs, 400)
+    accepts = _raw_values(pairs, "Sec-WebSocket-Accept")
     if not accepts:
         raise _fail("Sec-WebSocket-Accept header is missing")
     if len(accepts) != 1:
