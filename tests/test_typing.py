@@ -108,3 +108,18 @@ def test_stubs_match_the_implementation(tmp_path, implementation):
         WSFRAME_NO_EXTENSIONS="1" if implementation == "python" else "0",
     )
     assert code == 0, out
+
+
+def test_readme_codec_example_type_checks(tmp_path):
+    readme = HERE.parents[1] / "README.md"
+    if not readme.is_file():
+        pytest.skip("README.md is not beside the tests")
+    [block] = [
+        b
+        for b in re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+        if "FrameDecoder(" in b
+    ]
+    example = tmp_path / "readme_example.py"
+    example.write_text(block)
+    code, out = _mypy(tmp_path, str(example))
+    assert code == 0, out
