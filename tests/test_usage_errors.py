@@ -153,6 +153,15 @@ def test_build_request_subprotocols_as_str_is_not_split_into_letters():
         handshake.build_request("x", subprotocols="chat")
 
 
+def test_build_request_given_a_uri_says_host_and_path():
+    with pytest.raises(ValueError, match="host='example.com:8765'.*path='/chat'"):
+        handshake.build_request("ws://example.com:8765/chat")
+    with pytest.raises(ValueError, match="must start with '/'"):
+        handshake.build_request("example.com", "chat")
+    with pytest.raises(TypeError, match="host as str, not bytes"):
+        handshake.build_request(b"example.com")
+
+
 def test_build_error_response_argument_types():
     with pytest.raises(TypeError, match="reason as str, not bytes"):
         handshake.build_error_response(400, b"bad")

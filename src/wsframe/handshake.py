@@ -679,10 +679,19 @@ def build_request(
     ``extensions`` a ready ``Sec-WebSocket-Extensions`` value (e.g.
     :func:`wsframe.deflate.client_offer`).
     """
-    if not isinstance(host, str) or _SAFE_RE.fullmatch(host) is None:
+    _check_str(host, "build_request", "host", " (the Host header value, e.g. 'example.com')")
+    _check_str(path, "build_request", "path", " (e.g. '/chat')")
+    if "://" in host:
+        raise ValueError(
+            "build_request() takes the Host header value, not a URI: for %r pass "
+            "host='example.com:8765' (the port when not the default) and path='/chat'" % (host,)
+        )
+    if _SAFE_RE.fullmatch(host) is None:
         raise ValueError("invalid host %r" % (host,))
-    if not isinstance(path, str) or _SAFE_RE.fullmatch(path) is None:
+    if _SAFE_RE.fullmatch(path) is None:
         raise ValueError("invalid request target %r" % (path,))
+    if not path.startswith("/") and "://" not in path:
+        raise ValueError("the request path must start with '/', got %r" % (path,))
     if key is None:
         key = generate_key()
     else:
