@@ -65,7 +65,8 @@ MAX_HEAD_SIZE = 64 * 1024
 #: Most header lines accepted by :func:`parse_request` / :func:`parse_response`.
 MAX_HEADERS = 256
 
-Headers = Union[Iterable[Tuple[str, str]], Mapping[str, str]]
+#: Headers as accepted: (name, value) pairs, a mapping, or ASGI's (bytes, bytes) pairs.
+Headers = Union[Iterable[Tuple[str, str]], Mapping[str, str], Iterable[Tuple[bytes, bytes]]]
 ExtensionList = List[Tuple[str, List[Tuple[str, Optional[str]]]]]
 
 # RFC 7230 section 3.2.6: token = 1*tchar.

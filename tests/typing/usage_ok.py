@@ -74,6 +74,7 @@ def handshakes() -> bytes:
     except wsframe.HandshakeError as exc:
         return handshake.build_error_response(exc.status, str(exc))
     handshake.check_request("GET", {"Host": "example.com"})
+    handshake.check_request("GET", [(b"host", b"example.com")])  # ASGI's scope["headers"]
     offers = handshake.header_values(headers, "Sec-WebSocket-Extensions")
     pmd, value = deflate.server_negotiate(offers, server_no_context_takeover=True, level=1)
     response = handshake.build_response(client_key, subprotocol="chat", extensions=value)
