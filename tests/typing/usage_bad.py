@@ -15,7 +15,7 @@ encoder.close("1000")  # E: arg-type
 wsframe.FrameDecoder("srv")  # E: arg-type
 wsframe.FrameDecoder("server", extensions=["permessage-deflate"])  # E: list-item
 wsframe.FrameDecoder("server", text="utf8")  # E: arg-type
-wsframe.FrameDecoder("server", 1 << 20)  # E: call-arg
+wsframe.FrameDecoder("server", 1 << 20)  # E: call-arg|misc
 wsframe.FrameDecoder(max_size=1024)  # E: call-arg
 wsframe.FrameEncoder("client", mask=True)  # E: call-arg
 wsframe.apply_mask("data", b"abcd")  # E: arg-type
