@@ -144,6 +144,11 @@ def extensions():
         "wraparound": False,
         "cdivision": True,
         "freethreading_compatible": True,
+        # help() and inspect.signature() on the compiled functions and methods (Cython 3's
+        # default, said explicitly: the hot methods measured as fast as without it, see
+        # tests/test_signatures.py). The compiled classes' own signatures are the first
+        # lines of their docstrings, in Argument Clinic's form (__text_signature__).
+        "binding": True,
     }
     modules = [
         Extension("wsframe._primitives", ["src/wsframe/_primitives.pyx"]),

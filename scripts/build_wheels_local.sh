@@ -3,7 +3,9 @@
 #
 #   1. a fresh clone of the committed HEAD (never the work tree: others build in place there)
 #   2. the sdist (python -m build --sdist), then every wheel FROM THE SDIST
-#   3. for each pyenv CPython 3.9-3.13: pip wheel (extension required), auditwheel repair to a
+#   3. for each CPython 3.9-3.15 (pyenv's; 3.14 and 3.15, which pyenv here lacks, from Debian's
+#      packages via ../shared/tools/debian-python beside the repository, unpacked under
+#      DIR/debian-python): pip wheel (extension required), auditwheel repair to a
 #      manylinux tag, the objdump ISA scan (scripts/check_isa.py), the content check, and
 #      the whole test suite in a fresh virtualenv against the installed wheel, run from a
 #      copy of the sdist's tests (src/ is never on sys.path), extension asserted active
@@ -18,7 +20,7 @@
 # skipped) and the suite's counts.
 #
 # Usage: scripts/build_wheels_local.sh [options]
-#   --python X.Y     only this Python (repeatable; default: every pyenv 3.9-3.13)
+#   --python X.Y     only this Python (repeatable; default: 3.9-3.15)
 #   --quick          one Python (3.12 unless --python is given), steps 1-3 only
 #   --out DIR        work directory (default: a new /tmp/wheels-XXXXXX); wheels end up in
 #                    DIR/wheelhouse, logs in DIR/logs, the summary in DIR/summary.txt
@@ -38,7 +40,9 @@ OUT=""
 QUICK=0
 PYTEST_K=()
 VERSIONS=()
-ALL_VERSIONS=(3.9 3.10 3.11 3.12 3.13)
+ALL_VERSIONS=(3.9 3.10 3.11 3.12 3.13 3.14 3.15)
+# CPythons pyenv does not have here come from Debian's packages (see python_for).
+DEBIAN_PYTHON="${WSFRAME_DEBIAN_PYTHON:-$REPO/../shared/tools/debian-python}"
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -81,14 +85,27 @@ run() {
     tail -n 30 "$log" | sed 's/^/    | /' >&2
     return 1
 }
-python_for() {  # newest pyenv CPython X.Y.* (no free-threaded or debug builds)
+python_for() {  # newest pyenv CPython X.Y.* (no free-threaded or debug builds), else Debian's
     local v="$1" best=""
     for d in "$PYENV_ROOT"/versions/"$v".*; do
         [ -x "$d/bin/python" ] || continue
         case "$(basename "$d")" in *t|*-dev|*debug*) continue ;; esac
         best="$d/bin/python"
     done
+    if [ -z "$best" ] && [ -x "$DEBIAN_PYTHON" ]; then
+        # Prints the python of a virtualenv (with pip) over the unpacked interpreter.
+        best="$("$DEBIAN_PYTHON" "$v" "$OUT/debian-python/$v" 2>>"$OUT/logs/debian-python-$v.log" | tail -1)"
+        [ -x "$best" ] || best=""
+    fi
     [ -n "$best" ] && echo "$best"
+}
+# cflags_for PYTHON: Debian's interpreters need their multiarch pyconfig.h (DIR/inc, see
+# the header of ../shared/tools/debian-python); -g0 as in [tool.cibuildwheel.linux].
+cflags_for() {
+    case "$1" in
+        "$OUT"/debian-python/*) echo "-g0 -I${1%/venv/bin/python}/inc" ;;
+        *) echo "-g0" ;;
+    esac
 }
 # pytest_summary LOG: the last "N passed, ..." line of a pytest log
 pytest_summary() { grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$1" | tail -1 | sed -E 's/^=+ //; s/ =+$//'; }
@@ -183,7 +200,13 @@ run_suite() {
 # new_venv NAME PYTHON: a fresh virtualenv; prints its python
 new_venv() {
     rm -rf "$OUT/venvs/$1"
-    "$2" -m venv "$OUT/venvs/$1" >>"$OUT/logs/venv-$1.log" 2>&1 || return 1
+    if ! "$2" -m venv "$OUT/venvs/$1" >>"$OUT/logs/venv-$1.log" 2>&1; then
+        # Debian's interpreters have no ensurepip: pip comes from the given python's own.
+        rm -rf "$OUT/venvs/$1"
+        "$2" -m venv --without-pip "$OUT/venvs/$1" >>"$OUT/logs/venv-$1.log" 2>&1 || return 1
+        "$2" -m pip --python "$OUT/venvs/$1/bin/python" install -q pip \
+            >>"$OUT/logs/venv-$1.log" 2>&1 || return 1
+    fi
     "$OUT/venvs/$1/bin/python" -m pip install -q --upgrade pip >>"$OUT/logs/venv-$1.log" 2>&1
     echo "$OUT/venvs/$1/bin/python"
 }
@@ -197,7 +220,7 @@ for v in "${VERSIONS[@]}"; do
     rm -rf "$OUT/raw/$v"
     # From the sdist file, in pip's isolated build environment, extension required.
     # CFLAGS=-g0 as in [tool.cibuildwheel.linux]: no DWARF, symbols kept for check_isa.py.
-    if ! CFLAGS=-g0 WSFRAME_BUILD_EXTENSION=required run "$log" "$PY" -m pip wheel --no-deps --no-cache-dir \
+    if ! CFLAGS="$(cflags_for "$PY")" WSFRAME_BUILD_EXTENSION=required run "$log" "$PY" -m pip wheel --no-deps --no-cache-dir \
             -w "$OUT/raw/$v" "$SDIST"; then
         fail "cp$v: build from the sdist"; continue
     fi
@@ -236,7 +259,7 @@ if [ "$QUICK" = 0 ]; then
 print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"]))' "$SDIR/pyproject.toml")
     if OVENV="$(new_venv objects "$OPY")" && run "$log" "$OVENV" -m pip install -U "${BREQ[@]}" \
         && rm -rf "$OUT/objbuild" && cp -r "$SDIR" "$OUT/objbuild" \
-        && (cd "$OUT/objbuild" && CFLAGS=-g0 WSFRAME_BUILD_EXTENSION=required run "$log" "$OVENV" setup.py \
+        && (cd "$OUT/objbuild" && CFLAGS="$(cflags_for "$OPY")" WSFRAME_BUILD_EXTENSION=required run "$log" "$OVENV" setup.py \
                 build_ext --build-temp "$OUT/objbuild/temp" --build-lib "$OUT/objbuild/lib"); then
         if run "$log" "$T/python" "$OUT/src/scripts/check_isa.py" --self-test \
             && run "$log" "$T/python" "$OUT/src/scripts/check_isa.py" \

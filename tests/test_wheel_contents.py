@@ -1,5 +1,6 @@
 """What a built wheel holds: no C/Cython sources or tests; py.typed, the .pxd files for
-Cython users and any .pyi stubs; both compiled modules in a binary wheel, none in a pure one.
+Cython users and the .pyi stubs (the public ones required, and every one of the source
+tree); both compiled modules in a binary wheel, none in a pure one.
 
 Skipped unless told what to check:
   WSFRAME_TEST_WHEEL=path/to/wsframe-*.whl   the wheel file itself (scripts/build_wheels_local.sh)
@@ -22,7 +23,16 @@ pytestmark = pytest.mark.skipif(
     reason="no wheel to check (set WSFRAME_TEST_WHEEL=path or WSFRAME_TEST_INSTALLED=1)",
 )
 
-REQUIRED = ("wsframe/py.typed", "wsframe/_primitives.pxd", "wsframe/_codec_c.pxd")
+REQUIRED = (
+    "wsframe/py.typed",
+    "wsframe/_primitives.pxd",
+    "wsframe/_codec_c.pxd",
+    # The stubs: without them a type checker sees none of the names __init__.py binds at
+    # run time (issue 15).
+    "wsframe/__init__.pyi",
+    "wsframe/integrations/__init__.pyi",
+    "wsframe/integrations/_base.pyi",
+)
 EXTENSIONS = ("wsframe._primitives", "wsframe._codec_c")
 FORBIDDEN_SUFFIXES = (".c", ".h", ".pyx", ".o", ".obj", ".html")
 

@@ -86,7 +86,10 @@ def _fail_utf8(exc, base):
 @cython.freelist(64)
 @cython.cclass
 class Frame:
-    """A decoder event: a whole message (``assemble=True``), one data frame
+    """Frame(opcode, data, fin=True, rsv1=False)
+--
+
+A decoder event: a whole message (``assemble=True``), one data frame
     (``assemble=False``), or a ping/pong control frame.
 
     ``data`` is ``str`` for a text message decoded with ``text="str"``, else ``bytes``.
@@ -129,7 +132,10 @@ class Frame:
 @cython.no_gc
 @cython.cclass
 class Close(Frame):
-    """A close frame: ``code`` is None when the payload was empty."""
+    """Close(code=None, reason='', data=b'')
+--
+
+A close frame: ``code`` is None when the payload was empty."""
 
     __slots__ = ("code", "reason")
 
@@ -200,7 +206,10 @@ def build_close(code=None, reason=""):
 @cython.no_gc
 @cython.cclass
 class FrameHeader:
-    """A parsed frame header (``parse_header``)."""
+    """FrameHeader(fin, rsv, opcode, masked, key, length, size)
+--
+
+A parsed frame header (``parse_header``)."""
 
     __slots__ = ("fin", "rsv", "opcode", "masked", "key", "length", "size")
 
@@ -326,7 +335,10 @@ def _check_length(data, pos, b1, length, allow_nonminimal):
 
 
 class FrameDecoder:
-    """Bytes in, events out. Sans-IO: call ``feed`` with whatever the socket gave.
+    """FrameDecoder(role='server', *, max_message_size=1048576, max_frame_size=None, assemble=True, text='str', extensions=(), allow_any_masking=False, allow_nonminimal_length=False, allow_any_close_code=False)
+--
+
+Bytes in, events out. Sans-IO: call ``feed`` with whatever the socket gave.
 
     ``role`` is the side this decoder runs on: a "server" decodes a client's (masked)
     frames. Strict by default; each leniency is a named switch, off by default:
@@ -763,7 +775,10 @@ class FrameDecoder:
 
 
 class FrameEncoder:
-    """Messages in, bytes out. A "client" masks every frame with a fresh CSPRNG key.
+    """FrameEncoder(role='server', *, max_frame_size=None, extensions=())
+--
+
+Messages in, bytes out. A "client" masks every frame with a fresh CSPRNG key.
 
     ``max_frame_size`` splits ``text``/``binary`` messages into fragments of at most that
     many payload bytes. With a compression extension (``extensions=[PerMessageDeflate]``)
@@ -872,3 +887,12 @@ class FrameEncoder:
                 "control frame payload of %d bytes exceeds 125" % len(payload)
             )
         return encode_frame(0x80 | opcode, payload, self._masked)
+
+
+if not cython.compiled:
+    # The first lines of the classes' docstrings above are their signatures in Argument
+    # Clinic's form, which CPython reads as the compiled classes' __text_signature__ (for
+    # help() and inspect.signature); interpreted classes have real ones: drop the lines.
+    for _cls in (Frame, Close, FrameHeader, FrameDecoder, FrameEncoder):
+        _cls.__doc__ = str(_cls.__doc__).split("\n--\n\n", 1)[1]
+    del _cls

@@ -40,4 +40,19 @@ class ProtocolError(ValueError):
 
 
 class HandshakeError(ValueError):
-    """An opening handshake request or response does not follow RFC 6455 section 4."""
+    """An opening handshake request or response does not follow RFC 6455 section 4.
+
+    ``status`` is the HTTP status a server answers a bad request with: 400 unless a
+    better one applies (405 wrong method, 426 wrong version, 431 head too large, 505
+    HTTP version below 1.1). It is set on every instance, also on errors about a
+    response (where a client has nothing to answer and ignores it).
+    """
+
+    status: int = 400
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.status))

@@ -142,7 +142,10 @@ def validate_utf8(data):
 
 
 cdef class Utf8Validator:
-    """Incremental UTF-8 validation: invalid at the first impossible byte, not before."""
+    """Utf8Validator()
+--
+
+Incremental UTF-8 validation: invalid at the first impossible byte, not before."""
 
     def __cinit__(self):
         wsf_utf8_init(&self._state)

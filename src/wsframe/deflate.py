@@ -75,10 +75,10 @@ from __future__ import annotations
 import collections
 import re
 import zlib
-from typing import Any
+from typing import Any, Iterable
 
 from ._errors import HandshakeError, ProtocolError
-from .handshake import _split_list, build_extensions, parse_extensions
+from .handshake import _header_value, _split_list, build_extensions, parse_extensions
 
 __all__ = [
     "EXTENSION_NAME",
@@ -189,6 +189,20 @@ def _get_backend(name: str) -> _Backend:
 # The extension object
 
 
+# The keyword arguments of PerMessageDeflate that tune our side (not negotiated).
+_LOCAL_OPTIONS = ("level", "mem_level", "threshold", "max_ratio", "backend")
+
+
+def _check_local_options(func: str, options: dict[str, Any]) -> None:
+    """A misspelt option fails at once, not only when a client happens to offer deflate."""
+    for name in options:
+        if name not in _LOCAL_OPTIONS:
+            raise TypeError(
+                "%s() got an unexpected keyword argument %r (the PerMessageDeflate options "
+                "are %s)" % (func, name, ", ".join(_LOCAL_OPTIONS))
+            )
+
+
 def _check_window(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 8 <= value <= 15:
         raise ValueError("%s must be an integer from 8 to 15, not %r" % (name, value))
@@ -267,7 +281,7 @@ class PerMessageDeflate:
             # See the module docstring: wbits=9 from zlib/zlib-ng fits a 256-byte window.
             local_bits = 9
             if not chosen.small_window:
-                deflate_backend = _load_backend("zlib-ng") or _load_backend("zlib")
+                deflate_backend = _load_backend("zlib-ng") or _get_backend("zlib")
         self._deflate_backend = deflate_backend
         #: Name of the backend that deflates (differs from ``backend`` only for isal
         #: with a window of 8 on our side).
@@ -393,7 +407,8 @@ class PerMessageDeflate:
             if hit[2] and (max_out is None or produced <= max_out):
                 raise ProtocolError(
                     1009,
-                    "compressed message inflates more than %g times its size" % self.max_ratio,
+                    "compressed message inflates more than %g times its size"
+                    % (self.max_ratio or 0),
                 )
             # Over the codec's limit: the connection fails, the streams are spent.
             self._inflater = None
@@ -630,7 +645,9 @@ def _client_agree(offer: _Params, response: _Params) -> dict[str, Any]:
     }
 
 
-def client_accept(offer: str, response: str | None, **local_options: Any) -> PerMessageDeflate | None:
+def client_accept(
+    offer: str | Iterable[str], response: str | Iterable[str] | None, **local_options: Any
+) -> PerMessageDeflate | None:
     """Check the server's ``Sec-WebSocket-Extensions`` against our offer.
 
     ``offer`` is the value we sent (one or several permessage-deflate offers, maybe other
@@ -642,6 +659,10 @@ def client_accept(offer: str, response: str | None, **local_options: Any) -> Per
     extension we did not offer, permessage-deflate twice, an unknown or duplicate
     parameter, a bad value, or a configuration that contradicts the offer.
     """
+    _check_local_options("client_accept", local_options)
+    offer = _header_value(offer, "client_accept", "Sec-WebSocket-Extensions (offer)")
+    if response is not None:
+        response = _header_value(response, "client_accept", "Sec-WebSocket-Extensions")
     offered = parse_extensions(offer)
     offers = [params for name, params in offered if name.lower() == EXTENSION_NAME]
     offered_names = {name.lower() for name, _ in offered}
@@ -680,7 +701,7 @@ def client_accept(offer: str, response: str | None, **local_options: Any) -> Per
 
 
 def server_negotiate(
-    request: str | None,
+    request: str | Iterable[str] | None,
     *,
     server_no_context_takeover: bool = False,
     client_no_context_takeover: bool = False,
@@ -690,7 +711,8 @@ def server_negotiate(
 ) -> tuple[PerMessageDeflate | None, str | None]:
     """Pick the first acceptable permessage-deflate offer of the client's header.
 
-    ``request`` is the client's ``Sec-WebSocket-Extensions`` value (None when absent).
+    ``request`` is the client's ``Sec-WebSocket-Extensions`` value: a str, a list of the
+    values of a repeated header, or None when absent.
     The keyword arguments are our wishes: ``server_no_context_takeover`` (we reset our
     compressor per message), ``client_no_context_takeover`` (we ask the client to),
     ``server_max_window_bits`` (our compressor's window, at most), and
@@ -702,10 +724,14 @@ def server_negotiate(
     malformed offer (bad syntax, unknown or duplicate parameter, bad value) is declined,
     not fatal (RFC 7692 section 5), and the next one is considered.
     """
+    _check_local_options("server_negotiate", local_options)
     if server_max_window_bits is not None:
         _check_window("server_max_window_bits", server_max_window_bits)
     if client_max_window_bits is not None:
         _check_window("client_max_window_bits", client_max_window_bits)
+    if request is None:
+        return None, None
+    request = _header_value(request, "server_negotiate", "Sec-WebSocket-Extensions")
     if not request:
         return None, None
     for element in _split_list(request):  # commas inside quotes kept

@@ -10,10 +10,16 @@ the same as the same header repeated (RFC 7230 section 3.2.2), which is what
 :func:`header_values` implements.
 
 Every failure raises :class:`wsframe.HandshakeError` (a ``ValueError``) with a message
-that names the header and what was expected. The errors raised by :func:`check_request`
-also carry ``status``: the HTTP status to answer with (426 when the version is not 13,
-in which case the response must carry ``Sec-WebSocket-Version: 13``, which
-:func:`build_error_response` adds; 405 for a method other than GET; otherwise 400).
+that names the header and what was expected, and ``status``: the HTTP status to answer
+with (426 when the version is not 13, in which case the response must carry
+``Sec-WebSocket-Version: 13``, which :func:`build_error_response` adds; 405 for a method
+other than GET; 431 for a head over the limits; 505 for HTTP/1.0; otherwise 400).
+
+Arguments of the wrong type raise ``TypeError`` saying what was expected. Headers may be
+given as a list of ``(name, value)`` pairs (what :func:`parse_request` returns), as a
+mapping (``{"Host": "example.com"}``), or as ASGI gives them, ``(bytes, bytes)`` pairs
+(decoded as latin-1). A header value that may be repeated (``Sec-WebSocket-Extensions``,
+``Sec-WebSocket-Protocol``) is taken as one ``str`` or as a list of the repeated values.
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ import hashlib
 import http
 import os
 import re
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple, Union
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 from ._errors import HandshakeError
 
@@ -56,7 +65,8 @@ MAX_HEAD_SIZE = 64 * 1024
 #: Most header lines accepted by :func:`parse_request` / :func:`parse_response`.
 MAX_HEADERS = 256
 
-Headers = Sequence[Tuple[str, str]]
+#: Headers as accepted: (name, value) pairs, a mapping, or ASGI's (bytes, bytes) pairs.
+Headers = Union[Iterable[Tuple[str, str]], Mapping[str, str], Iterable[Tuple[bytes, bytes]]]
 ExtensionList = List[Tuple[str, List[Tuple[str, Optional[str]]]]]
 
 # RFC 7230 section 3.2.6: token = 1*tchar.
@@ -78,12 +88,89 @@ def _is_token(value: str) -> bool:
     return _TOKEN_RE.fullmatch(value) is not None
 
 
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _headers(headers: Any, func: str) -> list[tuple[str, str]]:
+    """``headers`` as a list of ``(str, str)`` pairs, or a TypeError that says what to pass."""
+    if isinstance(headers, (str, bytes, bytearray, memoryview)):
+        raise TypeError(
+            "%s() takes headers as a list of (name, value) pairs (the third item of "
+            "parse_request(head)) or a dict, not %s: parse the raw head with "
+            "parse_request()/parse_response() first" % (func, _type_name(headers))
+        )
+    items = getattr(headers, "items", None)
+    if callable(items):  # dict, Mapping, http.client.HTTPMessage
+        headers = items()
+    try:
+        pairs = list(headers)
+    except TypeError:
+        raise TypeError(
+            "%s() takes headers as a list of (name, value) pairs or a dict, not %s"
+            % (func, _type_name(headers))
+        ) from None
+    result = []
+    for pair in pairs:
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(
+                "%s() takes headers as (name, value) pairs, but one item is %r: pass "
+                "[(name, value), ...] or a dict" % (func, pair)
+            )
+        name, value = pair
+        if isinstance(name, bytes):  # ASGI's raw headers
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(
+                "%s() takes header names and values as str (or bytes), not %s in %r"
+                % (func, _type_name(value if isinstance(name, str) else name), pair)
+            )
+        result.append((name, value))
+    return result
+
+
+def _header_value(value: Any, func: str, header: str) -> str:
+    """A header value given as one str or as a list of the values of a repeated header."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(
+            "%s() takes the %s header value as str (or a list of str when the header is "
+            "repeated), not %s: decode it with .decode('latin-1')"
+            % (func, header, _type_name(value))
+        )
+    try:
+        values = list(value)
+    except TypeError:
+        raise TypeError(
+            "%s() takes the %s header value as str (or a list of str when the header is "
+            "repeated), not %s" % (func, header, _type_name(value))
+        ) from None
+    for item in values:
+        if not isinstance(item, str):
+            raise TypeError(
+                "%s() takes the values of a repeated %s header as str, not %s (%r)"
+                % (func, header, _type_name(item), item)
+            )
+    return ", ".join(values)
+
+
+def _check_str(value: Any, func: str, what: str, fix: str = "") -> None:
+    if not isinstance(value, str):
+        raise TypeError(
+            "%s() takes %s as str, not %s%s" % (func, what, _type_name(value), fix)
+        )
+
+
 # ---------------------------------------------------------------------------------------
 # Keys
 
 
 def accept_key(key: str) -> str:
     """``Sec-WebSocket-Accept`` for a ``Sec-WebSocket-Key`` (RFC 6455 section 4.2.2)."""
+    _check_str(key, "accept_key", "the Sec-WebSocket-Key", ": decode it with .decode('ascii')")
     try:
         raw = key.encode("ascii")
     except UnicodeEncodeError:
@@ -128,16 +215,17 @@ def _split_list(value: str) -> list[str]:
     return [item.strip(_OWS) for item in items if item.strip(_OWS)]
 
 
-def header_values(headers: Iterable[tuple[str, str]], name: str) -> list[str]:
+def header_values(headers: Headers, name: str) -> list[str]:
     """All the values of header ``name`` (case-insensitive), comma-separated lists split.
 
     ``Connection: keep-alive, Upgrade`` and two lines ``Connection: keep-alive`` /
     ``Connection: Upgrade`` both give ``["keep-alive", "Upgrade"]``. Commas inside
     quoted strings do not split; empty elements are dropped.
     """
+    _check_str(name, "header_values", "the header name")
     name = name.lower()
     values: list[str] = []
-    for key, value in headers:
+    for key, value in _headers(headers, "header_values"):
         if key.lower() == name:
             values.extend(_split_list(value))
     return values
@@ -188,7 +276,7 @@ class _Scanner:
         text = self.text
         n = len(text)
         self.pos += 1  # opening quote
-        out = []
+        out: list[str] = []
         while True:
             if self.pos >= n:
                 raise self.error("unterminated quoted string")
@@ -219,8 +307,7 @@ def parse_extensions(value: str | Iterable[str]) -> ExtensionList:
     string, or the list of lines). Empty list elements are ignored, but at least one
     extension is required. Bad syntax raises :class:`HandshakeError`.
     """
-    if not isinstance(value, str):
-        value = ", ".join(value)
+    value = _header_value(value, "parse_extensions", "Sec-WebSocket-Extensions")
     scanner = _Scanner(value)
     result: ExtensionList = []
     while True:
@@ -270,9 +357,19 @@ def build_extensions(extensions: Iterable[tuple[str, Iterable[tuple[str, str | N
     Names and values must be tokens (RFC 6455 section 9.1 requires values to be tokens,
     quoted or not, so they are never quoted here); otherwise ``ValueError``.
     """
+    if isinstance(extensions, (str, bytes)):
+        raise TypeError(
+            "build_extensions() takes a list of (name, [(param, value), ...]) pairs, e.g. "
+            "[('permessage-deflate', [])], not %s" % _type_name(extensions)
+        )
     parts = []
-    for name, params in extensions:
-        if not _is_token(name):
+    for item in extensions:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(
+                "build_extensions() takes (name, [(param, value), ...]) pairs, got %r" % (item,)
+            )
+        name, params = item
+        if not isinstance(name, str) or not _is_token(name):
             raise ValueError("extension name %r is not a token" % (name,))
         items = [name]
         for pname, pvalue in params:
@@ -297,8 +394,7 @@ def build_extensions(extensions: Iterable[tuple[str, Iterable[tuple[str, str | N
 
 def parse_subprotocols(value: str | Iterable[str]) -> list[str]:
     """Parse ``Sec-WebSocket-Protocol``: a comma-separated list of tokens (1#token)."""
-    if not isinstance(value, str):
-        value = ", ".join(value)
+    value = _header_value(value, "parse_subprotocols", "Sec-WebSocket-Protocol")
     items = [item.strip(_OWS) for item in value.split(",")]
     result = []
     for item in items:
@@ -316,6 +412,11 @@ def parse_subprotocols(value: str | Iterable[str]) -> list[str]:
 
 def build_subprotocols(subprotocols: Iterable[str]) -> str:
     """``"chat, superchat"``; every subprotocol must be a token, else ``ValueError``."""
+    if isinstance(subprotocols, (str, bytes)):
+        raise TypeError(
+            "subprotocols must be a list of str, e.g. [%r], not a %s"
+            % (subprotocols, _type_name(subprotocols))
+        )
     items = list(subprotocols)
     for item in items:
         if not isinstance(item, str) or not _is_token(item):
@@ -325,27 +426,49 @@ def build_subprotocols(subprotocols: Iterable[str]) -> str:
     return ", ".join(items)
 
 
+def _subprotocol_list(subprotocols: Any) -> Iterable[str]:
+    if isinstance(subprotocols, (str, bytes)):
+        raise TypeError(
+            "build_request() takes subprotocols as a list of str, e.g. subprotocols=[%r], "
+            "not a %s" % (subprotocols, _type_name(subprotocols))
+        )
+    return subprotocols
+
+
 # ---------------------------------------------------------------------------------------
 # Parsing heads
 
 
-def _split_head(head: bytes, what: str) -> tuple[str, list[tuple[str, str]]]:
-    head = bytes(head)
-    if len(head) > MAX_HEAD_SIZE:
-        raise HandshakeError(
-            "%s head is %d bytes, more than the limit of %d" % (what, len(head), MAX_HEAD_SIZE)
+def _split_head(head: Buffer, what: str) -> tuple[str, list[tuple[str, str]]]:
+    if isinstance(head, str):
+        raise TypeError(
+            "parse_%s() takes the head as bytes (as read from the socket), not str: "
+            "encode it with .encode('latin-1')" % what
         )
-    if not head.endswith(b"\r\n\r\n"):
+    try:
+        raw = bytes(head)
+    except TypeError:
+        raise TypeError(
+            "parse_%s() takes the head as bytes (as read from the socket), not %s"
+            % (what, _type_name(head))
+        ) from None
+    if len(raw) > MAX_HEAD_SIZE:
+        raise HandshakeError(
+            "%s head is %d bytes, more than the limit of %d" % (what, len(raw), MAX_HEAD_SIZE),
+            431,
+        )
+    if not raw.endswith(b"\r\n\r\n"):
         raise HandshakeError("%s head must end with an empty line (CRLF CRLF)" % what)
-    if head.find(b"\r\n\r\n") != len(head) - 4:
+    if raw.find(b"\r\n\r\n") != len(raw) - 4:
         raise HandshakeError("%s head contains data after the empty line" % what)
     # latin-1 maps every byte to one code point: obs-text survives, nothing fails.
-    text = head[:-4].decode("latin-1")
+    text = raw[:-4].decode("latin-1")
     lines = text.split("\r\n")
     if len(lines) - 1 > MAX_HEADERS:
         raise HandshakeError(
             "%s has %d header lines, more than the limit of %d"
-            % (what, len(lines) - 1, MAX_HEADERS)
+            % (what, len(lines) - 1, MAX_HEADERS),
+            431,
         )
     start_line = lines[0]
     headers = []
@@ -372,7 +495,7 @@ def _split_head(head: bytes, what: str) -> tuple[str, list[tuple[str, str]]]:
     return start_line, headers
 
 
-def parse_request(head: bytes) -> tuple[str, str, list[tuple[str, str]]]:
+def parse_request(head: Buffer) -> tuple[str, str, list[tuple[str, str]]]:
     """Parse a request head into ``(method, target, headers)``.
 
     ``head`` is everything up to and including the blank line ``\\r\\n\\r\\n``. Lines end
@@ -387,11 +510,13 @@ def parse_request(head: bytes) -> tuple[str, str, list[tuple[str, str]]]:
         raise HandshakeError("invalid request line %r" % start_line[:200])
     method, target, major, minor = match.groups()
     if (int(major), int(minor)) < (1, 1):
-        raise HandshakeError("HTTP version must be at least 1.1, got %s.%s" % (major, minor))
+        raise HandshakeError(
+            "HTTP version must be at least 1.1, got %s.%s" % (major, minor), 505
+        )
     return method, target, headers
 
 
-def parse_response(head: bytes) -> tuple[int, str, list[tuple[str, str]]]:
+def parse_response(head: Buffer) -> tuple[int, str, list[tuple[str, str]]]:
     """Parse a response head into ``(status, reason, headers)``; same rules as requests."""
     start_line, headers = _split_head(head, "response")
     match = _STATUS_LINE_RE.fullmatch(start_line)
@@ -408,9 +533,7 @@ def parse_response(head: bytes) -> tuple[int, str, list[tuple[str, str]]]:
 
 
 def _fail(message: str, status: int = 400) -> HandshakeError:
-    error = HandshakeError(message)
-    error.status = status  # type: ignore[attr-defined]
-    return error
+    return HandshakeError(message, status)
 
 
 def _check_upgrade_headers(headers: Headers, status: int) -> None:
@@ -447,23 +570,26 @@ def check_request(method: str, headers: Headers) -> str:
     contains ``upgrade`` (case-insensitive tokens); ``Sec-WebSocket-Version: 13``;
     exactly one ``Sec-WebSocket-Key``, the base64 of exactly 16 bytes. Raises
     :class:`HandshakeError` with ``status`` set (405, 426 or 400) on the first failure.
+    ``headers``: ``(name, value)`` pairs or a mapping (see the module docstring).
     """
+    _check_str(method, "check_request", "the method", " (e.g. 'GET')")
+    pairs = _headers(headers, "check_request")
     if method != "GET":
         raise _fail("method must be GET, got %s" % method, 405)
-    hosts = _raw_values(headers, "Host")
+    hosts = _raw_values(pairs, "Host")
     if not hosts or not hosts[0]:
         raise _fail("Host header is missing")
     if len(hosts) != 1:
         raise _fail("Host header must appear once, got %d" % len(hosts))
-    _check_upgrade_headers(headers, 400)
-    versions = header_values(headers, "Sec-WebSocket-Version")
+    _check_upgrade_headers(pairs, 400)
+    versions = header_values(pairs, "Sec-WebSocket-Version")
     if versions != ["13"]:
         raise _fail(
             "Sec-WebSocket-Version must be 13, got %s"
             % (", ".join(versions) if versions else "none"),
             426,
         )
-    keys = header_values(headers, "Sec-WebSocket-Key")
+    keys = header_values(pairs, "Sec-WebSocket-Key")
     if not keys:
         raise _fail("Sec-WebSocket-Key header is missing")
     if len(keys) != 1:
@@ -481,14 +607,21 @@ def check_response(status: int, headers: Headers, key: str) -> None:
     exactly one ``Sec-WebSocket-Accept`` equal to ``accept_key(key)``.
     Extensions and subprotocol are the caller's (see :mod:`wsframe.deflate`).
     """
+    if isinstance(status, bool) or not isinstance(status, int):
+        raise TypeError(
+            "check_response() takes the status as int (the first item of "
+            "parse_response(head)), not %s" % _type_name(status)
+        )
+    pairs = _headers(headers, "check_response")
+    _check_str(key, "check_response", "the key", " (the one build_request() returned)")
     if status != 101:
         try:
             phrase = " " + http.HTTPStatus(status).phrase
         except ValueError:
             phrase = ""
         raise _fail("expected status 101 Switching Protocols, got %d%s" % (status, phrase))
-    _check_upgrade_headers(headers, 400)
-    accepts = _raw_values(headers, "Sec-WebSocket-Accept")
+    _check_upgrade_headers(pairs, 400)
+    accepts = _raw_values(pairs, "Sec-WebSocket-Accept")
     if not accepts:
         raise _fail("Sec-WebSocket-Accept header is missing")
     if len(accepts) != 1:
@@ -507,6 +640,13 @@ def check_response(status: int, headers: Headers, key: str) -> None:
 def _header_lines(headers: Iterable[tuple[str, str]]) -> list[str]:
     lines = []
     for name, value in headers:
+        if not isinstance(name, str):
+            raise TypeError("header names must be str, not %s (%r)" % (_type_name(name), name))
+        if isinstance(value, (bytes, bytearray)):
+            raise TypeError(
+                "header %s: values must be str, not %s: decode it with .decode('latin-1')"
+                % (name, _type_name(value))
+            )
         if not _is_token(name):
             raise ValueError("header name %r is not a token" % (name,))
         value = str(value)
@@ -540,14 +680,25 @@ def build_request(
     ``extensions`` a ready ``Sec-WebSocket-Extensions`` value (e.g.
     :func:`wsframe.deflate.client_offer`).
     """
-    if not isinstance(host, str) or _SAFE_RE.fullmatch(host) is None:
+    _check_str(host, "build_request", "host", " (the Host header value, e.g. 'example.com')")
+    _check_str(path, "build_request", "path", " (e.g. '/chat')")
+    if "://" in host:
+        raise ValueError(
+            "build_request() takes the Host header value, not a URI: for %r pass "
+            "host='example.com:8765' (the port when not the default) and path='/chat'" % (host,)
+        )
+    if _SAFE_RE.fullmatch(host) is None:
         raise ValueError("invalid host %r" % (host,))
-    if not isinstance(path, str) or _SAFE_RE.fullmatch(path) is None:
+    if _SAFE_RE.fullmatch(path) is None:
         raise ValueError("invalid request target %r" % (path,))
+    if not path.startswith("/") and "://" not in path:
+        raise ValueError("the request path must start with '/', got %r" % (path,))
     if key is None:
         key = generate_key()
-    elif not _is_valid_key(key):
-        raise ValueError("key must be the base64 of 16 bytes, got %r" % (key,))
+    else:
+        _check_str(key, "build_request", "key", " (or leave it out: a fresh one is made)")
+        if not _is_valid_key(key):
+            raise ValueError("key must be the base64 of 16 bytes, got %r" % (key,))
     headers = [
         ("Host", host),
         ("Upgrade", "websocket"),
@@ -555,12 +706,14 @@ def build_request(
         ("Sec-WebSocket-Key", key),
         ("Sec-WebSocket-Version", "13"),
     ]
-    subprotocols = list(subprotocols)
+    subprotocols = list(_subprotocol_list(subprotocols))
     if subprotocols:
         headers.append(("Sec-WebSocket-Protocol", build_subprotocols(subprotocols)))
+    if extensions is not None:
+        extensions = _header_value(extensions, "build_request", "Sec-WebSocket-Extensions")
     if extensions:
         headers.append(("Sec-WebSocket-Extensions", extensions))
-    headers.extend(extra_headers)
+    headers.extend(_headers(extra_headers, "build_request"))
     lines = ["GET %s HTTP/1.1" % path] + _header_lines(headers)
     return _encode(lines), key
 
@@ -572,19 +725,34 @@ def build_response(
     extensions: str | None = None,
     extra_headers: Iterable[tuple[str, str]] = (),
 ) -> bytes:
-    """The server's ``101 Switching Protocols`` head for a request carrying ``key``."""
+    """The server's ``101 Switching Protocols`` head for a request carrying ``key``.
+
+    ``key`` is the request's ``Sec-WebSocket-Key`` (what :func:`check_request` returns);
+    a value that is not the base64 of 16 bytes raises ``ValueError``. ``extensions``: the
+    ``Sec-WebSocket-Extensions`` value to send (e.g. the second item of
+    :func:`wsframe.deflate.server_negotiate`), a str or a list of str.
+    """
+    _check_str(key, "build_response", "the key", " (the str check_request() returned)")
+    if not _is_valid_key(key):
+        raise ValueError(
+            "build_response() needs the request's Sec-WebSocket-Key, the base64 of 16 "
+            "bytes (24 characters), got %r: pass what check_request() returned" % (key[:100],)
+        )
     headers = [
         ("Upgrade", "websocket"),
         ("Connection", "Upgrade"),
         ("Sec-WebSocket-Accept", accept_key(key)),
     ]
     if subprotocol is not None:
+        _check_str(subprotocol, "build_response", "subprotocol", " (the one subprotocol chosen)")
         if not _is_token(subprotocol):
             raise ValueError("subprotocol %r is not a token" % (subprotocol,))
         headers.append(("Sec-WebSocket-Protocol", subprotocol))
+    if extensions is not None:
+        extensions = _header_value(extensions, "build_response", "Sec-WebSocket-Extensions")
     if extensions:
         headers.append(("Sec-WebSocket-Extensions", extensions))
-    headers.extend(extra_headers)
+    headers.extend(_headers(extra_headers, "build_response"))
     lines = ["HTTP/1.1 101 Switching Protocols"] + _header_lines(headers)
     return _encode(lines)
 
@@ -597,8 +765,14 @@ def build_error_response(
     For 426 Upgrade Required it carries ``Sec-WebSocket-Version: 13`` (RFC 6455 section
     4.4). The connection is to be closed after it (``Connection: close``).
     """
-    if not isinstance(status, int) or not 200 <= status <= 599:
+    if isinstance(status, bool) or not isinstance(status, int):
+        raise TypeError(
+            "build_error_response() takes the status as int (e.g. exc.status of a "
+            "HandshakeError), not %s" % _type_name(status)
+        )
+    if not 200 <= status <= 599:
         raise ValueError("an error response needs a status in 200-599, got %r" % (status,))
+    _check_str(reason, "build_error_response", "the reason", " (e.g. str(exc))")
     try:
         phrase = http.HTTPStatus(status).phrase
     except ValueError:
@@ -615,6 +789,6 @@ def build_error_response(
         headers.append(("Sec-WebSocket-Version", "13"))
     else:
         headers.append(("Connection", "close"))
-    headers.extend(extra_headers)
+    headers.extend(_headers(extra_headers, "build_error_response"))
     lines = ["HTTP/1.1 %d %s" % (status, phrase)] + _header_lines(headers)
     return _encode(lines) + body
