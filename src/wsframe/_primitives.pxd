@@ -29,8 +29,10 @@ cdef extern from "wsframe.h" nogil:
 cdef class Utf8Validator:
     cdef wsf_utf8_state _state
     cdef Py_ssize_t _fed
+    cdef bint _busy
     cdef public object error_offset
-    cpdef bint feed_slice(self, data, Py_ssize_t start, Py_ssize_t end) except -1
+    cdef int _enter(self) except -1
+    cpdef bint feed(self, data) except -1
     cdef bint _feed(self, const uint8_t *p, Py_ssize_t n) except -1
 
 
