@@ -45,6 +45,16 @@ cdef Py_ssize_t NOGIL_THRESHOLD = 1 << 16
 _PRIMS = ("mask", "utf8")
 
 
+def _nogil_threshold(n=None):
+    """The GIL-release threshold in bytes; ``n`` sets it (benchmarks only). Returns the
+    previous value."""
+    global NOGIL_THRESHOLD
+    cdef Py_ssize_t old = NOGIL_THRESHOLD
+    if n is not None:
+        NOGIL_THRESHOLD = _args.c_integer(n, "n", 0)
+    return old
+
+
 cdef int _prim_index(prim) except -1:
     _args.path_names(prim, None)
     try:
