@@ -4,7 +4,7 @@
 cimport cython
 
 from wsframe._primitives cimport (
-    Utf8Validator, decode_valid_text, encode_frame, frame_header, frame_payload, frame_text,
+    wsf_leave, wsf_try_enter, Utf8Validator, decode_valid_text, encode_ascii_frame, encode_frame, frame_header, frame_payload, frame_text,
     load_key, unmask, unmask_text,
 )
 
@@ -71,9 +71,8 @@ cdef class FrameDecoder:
     cdef unsigned long long _msg_cost
     cdef list _parts
     cdef Utf8Validator _validator
-    cdef bint _busy
+    cdef int _busy
 
-    @cython.locals(busy=bint)
     cdef int _enter(self) except -1
 
     @cython.locals(end=Py_ssize_t, pos=Py_ssize_t, size=Py_ssize_t, remaining=cython.ulonglong,
@@ -107,10 +106,10 @@ cdef class FrameDecoder:
 cdef class FrameEncoder:
     cdef readonly str role
     cdef readonly Py_ssize_t max_frame_size
-    cdef bint _masked, _compressing, _busy
+    cdef bint _masked, _compressing
+    cdef int _busy
     cdef object _compressor
 
-    @cython.locals(busy=bint)
     cdef int _enter(self) except -1
     @cython.locals(first=bint, b0=int)
     cdef bytes _encode(self, Py_ssize_t op, bytes payload, bint fin, bint rsv1)

@@ -21,6 +21,7 @@ if not cython.compiled:  # the compiled module cimports these from _primitives (
     from ._primitives_py import (
         Utf8Validator,
         decode_valid_text,
+        encode_ascii_frame,
         encode_frame,
         frame_header,
         frame_payload,
@@ -427,7 +428,8 @@ class FrameDecoder:
         if type(data) is not bytes:
             data = _args.to_bytes(data, "feed()")
         if cython.compiled:
-            self._enter()
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameDecoder")
         else:  # (test and set with no call in between: no thread switch on a GIL build)
             if self._busy:
                 raise _args.two_threads("FrameDecoder")
@@ -447,20 +449,28 @@ class FrameDecoder:
                 raise
             return events
         finally:
-            self._busy = False
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def _enter(self):
-        """Mark the decoder busy; RuntimeError if another thread is inside it."""
+        """Mark the decoder busy; RuntimeError if another thread is inside it. Compiled,
+        an atomic exchange on a free-threaded build (see _primitives.pxd)."""
         if cython.compiled:
-            with cython.critical_section(self):  # (nothing on a build with the GIL)
-                busy = self._busy
-                self._busy = True
-        else:
-            busy = self._busy
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameDecoder")
+        else:  # (test and set with no call in between: no thread switch on a GIL build)
+            if self._busy:
+                raise _args.two_threads("FrameDecoder")
             self._busy = True
-        if busy:
-            raise _args.two_threads("FrameDecoder")
         return 0
+
+    def _leave(self):
+        if cython.compiled:
+            wsf_leave(cython.address(self._busy))
+        else:
+            self._busy = False
 
     def _process(self, data, events):
         end = len(data)
@@ -829,45 +839,62 @@ class FrameEncoder:
     # raises RuntimeError): the compression state must never be shared half-updated.
     def _enter(self):
         if cython.compiled:
-            with cython.critical_section(self):  # (nothing on a build with the GIL)
-                busy = self._busy
-                self._busy = True
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameEncoder")
         else:
-            busy = self._busy
+            if self._busy:
+                raise _args.two_threads("FrameEncoder")
             self._busy = True
-        if busy:
-            raise _args.two_threads("FrameEncoder")
         return 0
+
+    def _leave(self):
+        if cython.compiled:
+            wsf_leave(cython.address(self._busy))
+        else:
+            self._busy = False
 
     def text(self, text):
         """A whole text message (``str``)."""
         if type(text) is not str:
             _text_arg(text)
         if cython.compiled:
-            self._enter()
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameEncoder")
         else:  # (test and set with no call in between: no thread switch on a GIL build)
             if self._busy:
                 raise _args.two_threads("FrameEncoder")
             self._busy = True
         try:
+            if self._compressor is None and not self.max_frame_size:
+                # The common case: one frame, and an ASCII str's characters are its bytes.
+                frame = encode_ascii_frame(0x80 | _OP_TEXT, text, self._masked)
+                if frame is not None:
+                    return frame
             return self._message(_OP_TEXT, text.encode("utf-8"))
         finally:
-            self._busy = False
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def binary(self, data):
         """A whole binary message."""
         if type(data) is not bytes:
             data = _args.to_bytes(data, "binary()")
         if cython.compiled:
-            self._enter()
-        else:
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameEncoder")
+        else:  # (test and set with no call in between: no thread switch on a GIL build)
             if self._busy:
                 raise _args.two_threads("FrameEncoder")
             self._busy = True
         try:
             return self._message(_OP_BINARY, data)
         finally:
-            self._busy = False
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def ping(self, data=b""):
         payload = _args.to_bytes(data, "ping()")
@@ -875,7 +902,10 @@ class FrameEncoder:
         try:
             return self._control(Opcode.PING, payload)
         finally:
-            self._busy = False
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def pong(self, data=b""):
         payload = _args.to_bytes(data, "pong()")
@@ -883,7 +913,10 @@ class FrameEncoder:
         try:
             return self._control(Opcode.PONG, payload)
         finally:
-            self._busy = False
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def close(self, code=None, reason=""):
         """A close frame; ValueError for a code or reason that may not be sent."""
@@ -892,7 +925,10 @@ class FrameEncoder:
         try:
             return self._control(_OP_CLOSE, payload)
         finally:
-            self._busy = False
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def encode(self, opcode, data, fin=True, rsv1=False):
         """One frame. ``rsv1=True`` on the first frame of a message compresses the message
@@ -907,15 +943,19 @@ class FrameEncoder:
         else:
             payload = _args.to_bytes(data, "encode()")
         if cython.compiled:
-            self._enter()
-        else:
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameEncoder")
+        else:  # (test and set with no call in between: no thread switch on a GIL build)
             if self._busy:
                 raise _args.two_threads("FrameEncoder")
             self._busy = True
         try:
             return self._encode(op, payload, fin, rsv1)
         finally:
-            self._busy = False
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def _encode(self, op, payload, fin, rsv1):
         if _OPCODES[op] is None:
@@ -962,7 +1002,10 @@ class FrameEncoder:
                 self._compressing = False
             return [frame_header((0x80 if fin else 0) | op, size, None), data]
         finally:
-            self._busy = False
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def _message(self, opcode, payload):
         b0 = opcode

@@ -22,6 +22,8 @@ from wsframe import _args
 cdef extern from "Python.h":
     str PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void *PyUnicode_DATA(object o)
+    bint PyUnicode_IS_ASCII(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
 
 from ._primitives_py import utf8_error_offset  # noqa: F401  (same name in both modules)
 
@@ -173,11 +175,7 @@ cdef class Utf8Validator:
         self.error_offset = None
 
     cdef int _enter(self) except -1:
-        cdef bint busy
-        with cython.critical_section(self):  # (nothing on a build with the GIL)
-            busy = self._busy
-            self._busy = 1
-        if busy:
+        if not wsf_try_enter(&self._busy):
             raise _args.two_threads("Utf8Validator")
         return 0
 
@@ -186,19 +184,20 @@ cdef class Utf8Validator:
         wsf_utf8_init(&self._state)
         self._fed = 0
         self.error_offset = None
-        self._busy = 0
+        wsf_leave(&self._busy)
 
     cpdef bint feed(self, data) except -1:
         """Feed the next chunk; False once the text can no longer be valid."""
         cdef const unsigned char[::1] view
-        self._enter()
+        if not wsf_try_enter(&self._busy):
+            raise _args.two_threads("Utf8Validator")
         try:
             if type(data) is bytes:
                 return self._feed(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
             view = _args.byte_view(data, "Utf8Validator.feed()")
             return self._feed(&view[0] if view.shape[0] else NULL, view.shape[0])
         finally:
-            self._busy = 0
+            wsf_leave(&self._busy)
 
     cdef bint _feed(self, const uint8_t *p, Py_ssize_t n) except -1:
         cdef size_t err = 0
@@ -353,7 +352,19 @@ cdef bytes frame_header(int b0, unsigned long long length, object key):
 
 
 cdef bytes encode_frame(int b0, bytes payload, bint masked):
-    cdef Py_ssize_t n = len(payload)
+    return _frame(b0, <const uint8_t *>PyBytes_AS_STRING(payload), len(payload), masked)
+
+
+cdef object encode_ascii_frame(int b0, str text, bint masked):
+    """The frame of an ASCII str, straight from its characters (they are its UTF-8 bytes:
+    no intermediate bytes object); None when the text is not ASCII."""
+    if not PyUnicode_IS_ASCII(text):
+        return None
+    return _frame(b0, <const uint8_t *>PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), masked)
+
+
+cdef bytes _frame(int b0, const uint8_t *src, Py_ssize_t n, bint masked):
+    # (src: the data of an immutable bytes or str the caller holds)
     cdef uint8_t key[4]
     cdef uint8_t head[14]
     cdef size_t size
@@ -368,9 +379,9 @@ cdef bytes encode_frame(int b0, bytes payload, bint masked):
     memcpy(p, head, size)
     if n:
         if masked:
-            _mask(p + size, <const uint8_t *>PyBytes_AS_STRING(payload), n, key, 0)
+            _mask(p + size, src, n, key, 0)
         else:
-            memcpy(p + size, PyBytes_AS_STRING(payload), n)
+            memcpy(p + size, src, n)
     return out
 
 

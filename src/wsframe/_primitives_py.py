@@ -31,6 +31,7 @@ __all__ = [
     "decode_valid_text",
     "frame_header",
     "encode_frame",
+    "encode_ascii_frame",
 ]
 
 _PRIMS = ("mask", "utf8")
@@ -325,3 +326,11 @@ def encode_frame(b0, payload, masked):
         return frame_header(b0, n, None) + payload
     key = random_mask()
     return frame_header(b0, n, key) + unmask(payload, 0, n, load_key(key, 0), 0)
+
+
+def encode_ascii_frame(b0, text, masked):
+    """The frame of an ASCII str (``encode_frame`` of its bytes); None when the text is
+    not ASCII (the C twin reads an ASCII str's characters as its bytes)."""
+    if not text.isascii():
+        return None
+    return encode_frame(b0, text.encode("ascii"), masked)
