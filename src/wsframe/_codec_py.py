@@ -392,7 +392,7 @@ class FrameDecoder:
         self._compressor = None
         self._rsv_allowed = 0
         for ext in _extension_list(extensions):
-            bits = ext.rsv_bits
+            bits = int(ext.rsv_bits)
             if bits & ~0x70 or bits & self._rsv_allowed:
                 raise ValueError("extension %r claims RSV bits %#x already owned" % (ext, bits))
             self._rsv_allowed |= bits
@@ -831,7 +831,7 @@ class FrameEncoder:
         self._masked = role == "client"
         self._compressor = None
         for ext in _extension_list(extensions):
-            if ext.rsv_bits & 0x40:
+            if int(ext.rsv_bits) & 0x40:
                 self._compressor = ext
         self._compressing = False
 
@@ -1055,7 +1055,7 @@ def _extension_list(extensions):
     result = []
     for ext in extensions:
         bits = getattr(ext, "rsv_bits", None)
-        if type(bits) is not int:
+        if not isinstance(bits, int) or isinstance(bits, bool):
             raise TypeError(
                 "extensions takes wsframe.deflate objects (the PerMessageDeflate that "
                 "wsframe.deflate.server_negotiate() or client_accept() returns), not %r"
