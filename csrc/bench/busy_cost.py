@@ -9,7 +9,7 @@ alternate the two trees' processes and compare medians (docs/hardening.md).
 import os, sys, time
 sys.path.insert(0, sys.argv[1] + "/src")
 from wsframe import _impl
-C = _impl.load("c")
+C = _impl.load(os.environ.get("IMPL", "c"))
 KEY = b"\x01\x02\x03\x04"
 payload = b"x" * 32
 frame = b"\x82\xa0" + KEY + C.apply_mask(payload, KEY)
@@ -17,7 +17,7 @@ tframe = b"\x81\xa0" + KEY + C.apply_mask(payload, KEY)
 dec = C.FrameDecoder("server"); feed = dec.feed
 es = C.FrameEncoder("server"); ec = C.FrameEncoder("client")
 v = C.Utf8Validator()
-N = 300000
+N = int(os.environ.get("N", "300000"))
 def t(f, a):
     clock = time.thread_time; t0 = clock()
     for _ in range(N): f(a)
