@@ -4,7 +4,8 @@
 cimport cython
 
 from wsframe._primitives cimport (
-    wsf_leave, wsf_try_enter, Utf8Validator, decode_valid_text, encode_ascii_frame, encode_frame, frame_header, frame_payload, frame_text,
+    wsf_leave, wsf_try_enter, Utf8Validator, decode_valid_text, encode_ascii_frame,
+    encode_frame, frame_header, frame_payload, frame_text,
     load_key, unmask, unmask_text,
 )
 

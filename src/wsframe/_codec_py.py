@@ -456,7 +456,8 @@ class FrameDecoder:
 
     def _enter(self):
         """Mark the decoder busy; RuntimeError if another thread is inside it. Compiled,
-        an atomic exchange on a free-threaded build (see _primitives.pxd)."""
+        an atomic exchange on a free-threaded build (see _primitives.pxd); the hot paths
+        have it inline, and every one clears the flag in a ``finally``."""
         if cython.compiled:
             if not wsf_try_enter(cython.address(self._busy)):
                 raise _args.two_threads("FrameDecoder")
@@ -465,12 +466,6 @@ class FrameDecoder:
                 raise _args.two_threads("FrameDecoder")
             self._busy = True
         return 0
-
-    def _leave(self):
-        if cython.compiled:
-            wsf_leave(cython.address(self._busy))
-        else:
-            self._busy = False
 
     def _process(self, data, events):
         end = len(data)
@@ -846,12 +841,6 @@ class FrameEncoder:
                 raise _args.two_threads("FrameEncoder")
             self._busy = True
         return 0
-
-    def _leave(self):
-        if cython.compiled:
-            wsf_leave(cython.address(self._busy))
-        else:
-            self._busy = False
 
     def text(self, text):
         """A whole text message (``str``)."""
