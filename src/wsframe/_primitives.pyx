@@ -355,9 +355,10 @@ cdef bytes encode_frame(int b0, bytes payload, bint masked):
     return _frame(b0, <const uint8_t *>PyBytes_AS_STRING(payload), len(payload), masked)
 
 
-cdef object encode_ascii_frame(int b0, str text, bint masked):
+cdef object encode_ascii_frame(int b0, object text, bint masked):
     """The frame of an ASCII str, straight from its characters (they are its UTF-8 bytes:
-    no intermediate bytes object); None when the text is not ASCII."""
+    no intermediate bytes object); None when the text is not ASCII. ``text`` is a str (a
+    subclass too: the caller checked)."""
     if not PyUnicode_IS_ASCII(text):
         return None
     return _frame(b0, <const uint8_t *>PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), masked)
