@@ -163,10 +163,12 @@ int wsf__u8st_fail(wsf_utf8_state *st, size_t *err, size_t at);
 /* Completes a pending character from data[0:len] (len > 0). 0 on error (state failed, *err set);
    else 1 with *used = bytes taken; the state is updated (still pending if the chunk ran out first). */
 int wsf__u8st_head(wsf_utf8_state *st, const uint8_t *data, size_t len, size_t *used, size_t *err);
-/* How many more bytes the pending character needs (0 when none is pending). */
+/* How many more bytes the pending character needs (0 when none is pending; 1 for a corrupt state, which
+   head() then fails). */
 size_t wsf__u8st_want(const wsf_utf8_state *st);
-/* Stores an unfinished trailing character (n <= 3 bytes, n == 0 for none). */
-void wsf__u8st_tail(wsf_utf8_state *st, const uint8_t *tail, size_t n);
+/* Stores an unfinished trailing character (n <= 3 bytes, n == 0 for none) and returns 1; n > 3 (a broken
+   kernel) fails the state with *err = at and returns 0. */
+int wsf__u8st_tail(wsf_utf8_state *st, const uint8_t *tail, size_t n, size_t *err, size_t at);
 
 /* Currently selected kernels (filled on first use). Used by the public wrappers and the tests. */
 wsf_mask_fn wsf__mask_kernel(void);

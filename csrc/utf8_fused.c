@@ -47,6 +47,5 @@ int wsf_unmask_utf8(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t 
         if (i == len) return 1;
     }
     if (!fused(dst + i, src + i, len - i, key, phase + i, &pos)) return wsf__u8st_fail(st, err, i + pos);
-    wsf__u8st_tail(st, dst + i + pos, len - i - pos);
-    return 1;
+    return wsf__u8st_tail(st, dst + i + pos, len - i - pos, err, i + pos);
 }

@@ -203,3 +203,29 @@ def test_encode_parts_masked_is_one_buffer(impl):
     assert len(parts) == 1
     head, body, _ = unmask_frame(parts[0])
     assert body == b"ping" and head[0] == 0x89
+
+
+class _Str(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "hello", "a" * 70000, "é", "ascii then é" * 5000, "😀" * 3, _Str("sub class")],
+    ids=["empty", "ascii", "ascii-70000", "latin1", "mixed-60000", "astral", "str-subclass"],
+)
+@pytest.mark.parametrize("role", ["server", "client"])
+def test_text_frames_from_any_str(impl, role, text):
+    # text() encodes an ASCII str straight from its characters: same bytes as the UTF-8 path
+    data = impl.FrameEncoder(role).text(text)
+    decoder = impl.FrameDecoder("client" if role == "server" else "server")
+    (event,) = decoder.feed(data)
+    assert event.data == str(text)
+    if role == "server":
+        assert data == impl.FrameEncoder("server").encode(1, str(text).encode())
+
+
+def test_text_lone_surrogate(impl):
+    for role in ("server", "client"):
+        with pytest.raises(UnicodeEncodeError):
+            impl.FrameEncoder(role).text("a\udcff")

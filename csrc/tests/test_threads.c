@@ -47,4 +47,58 @@ static void test_threads_switching(void)
     wsf_set_path(WSF_PRIM_UTF8, keep_u);
 }
 
-void test_threads_register(void) { t_run("threads_switching", test_threads_switching); }
+/* Streaming from several threads, each with its own state: chunked feeds and fused unmask+feed across
+   character boundaries, keys from the per-thread pools, while the main thread switches paths. */
+static void *stream_worker(void *arg)
+{
+    static const char piece[] = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z";   /* 1, 2, 3, 4-byte characters */
+    uint8_t text[1200], masked[1200], out[1200], key[4];
+    size_t n = 0, i, err = 0;
+    int r, bad = 0;
+    uint64_t s = (uint64_t)(size_t)arg * 104729 + 3;
+    while (n + sizeof piece - 1 <= sizeof text) { memcpy(text + n, piece, sizeof piece - 1); n += sizeof piece - 1; }
+    for (r = 0; r < ROUNDS && !bad; r++) {
+        wsf_utf8_state a, b;
+        size_t pos = 0;
+        if (wsf_random_key(key) != 0) { bad = 1; break; }
+        wsf_mask(masked, text, n, key, 0);
+        wsf_utf8_init(&a);
+        wsf_utf8_init(&b);
+        while (pos < n) {
+            size_t step;
+            s = s * 6364136223846793005u + 1442695040888963407u;
+            step = 1 + (size_t)(s >> 40) % 37;
+            if (step > n - pos) step = n - pos;
+            if (!wsf_utf8_feed(&a, text + pos, step, &err)) bad = 2;
+            if (!wsf_unmask_utf8(out + pos, masked + pos, step, key, pos, &b, &err)) bad = 3;
+            pos += step;
+        }
+        if (!wsf_utf8_complete(&a) || !wsf_utf8_complete(&b) || memcmp(out, text, n) != 0) bad = 4;
+        for (i = 0; i < 4 && !bad; i++)
+            if (wsf_random_bytes(out, 64) != 0) bad = 5;
+    }
+    return (void *)(size_t)bad;
+}
+
+static void test_threads_streams(void)
+{
+    pthread_t t[NTHREADS];
+    const char *up[8];
+    int nu = wsf_list_paths(WSF_PRIM_UTF8, up, 8), i, k;
+    const char *keep_u = wsf_get_path(WSF_PRIM_UTF8);
+    for (i = 0; i < NTHREADS; i++)
+        CHECK(pthread_create(&t[i], NULL, stream_worker, (void *)(size_t)(i + 1)) == 0, "create");
+    for (k = 0; k < 2000; k++) wsf_set_path(WSF_PRIM_UTF8, up[k % nu]);
+    for (i = 0; i < NTHREADS; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        CHECK(r == NULL, "stream worker %d saw a wrong result (%d)", i, (int)(size_t)r);
+    }
+    wsf_set_path(WSF_PRIM_UTF8, keep_u);
+}
+
+void test_threads_register(void)
+{
+    t_run("threads_switching", test_threads_switching);
+    t_run("threads_streams", test_threads_streams);
+}

@@ -296,8 +296,41 @@ static void test_utf8_kernel_direct(void)
     }
 }
 
+/* Any state value, however it came about (a torn write by racing threads, a stray store): feeding never
+   reads or writes outside the buffers (ASan), and a state that is not a real one fails rather than being used.
+   The torn state of issue 13 (3 pending bytes after a 2-byte lead) first, then random ones. */
+static void test_utf8_corrupt_state(void)
+{
+    static const uint8_t key[4] = {1, 2, 3, 4};
+    uint8_t data[64], out[64];
+    size_t i, err;
+    wsf_utf8_state st;
+    memset(data, 'z', sizeof data);
+    wsf_utf8_init(&st);
+    st.opaque[0] = 3u << 8;
+    st.opaque[1] = 0xC2u;
+    err = 99;
+    CHECK(wsf_utf8_feed(&st, data, sizeof data, &err) == 0 && err == 0, "torn state fails at 0: err=%zu", err);
+    CHECK(!wsf_utf8_complete(&st), "torn state then failed");
+    for (i = 0; i < 20000; i++) {
+        uint64_t r = t_rand();
+        size_t len = (size_t)(t_rand() % sizeof data), j;
+        int ok;
+        for (j = 0; j < len; j++) data[j] = (uint8_t)t_rand();
+        st.opaque[0] = (uint32_t)(r & 0xFFFF) & (i & 1 ? 0x0300u : 0xFFFFu);
+        st.opaque[1] = (uint32_t)(r >> 16);
+        st.opaque[2] = (uint32_t)(r >> 48);
+        err = (size_t)-1;
+        if (i & 2) ok = wsf_unmask_utf8(out, data, len, key, (size_t)i, &st, &err);
+        else ok = wsf_utf8_feed(&st, data, len, &err);
+        CHECK(ok == 1 || err <= len, "error offset %zu outside a chunk of %zu", err, len);
+        CHECK_BAIL();
+    }
+}
+
 void test_utf8_register(void)
 {
+    t_run("utf8_corrupt_state", test_utf8_corrupt_state);
     t_run("utf8_corpora", test_utf8_corpora);
     t_run("utf8_prefixes", test_utf8_prefixes);
     t_run("utf8_planted", test_utf8_planted);

@@ -4,7 +4,8 @@
 cimport cython
 
 from wsframe._primitives cimport (
-    Utf8Validator, decode_valid_text, encode_frame, frame_header, frame_payload, frame_text,
+    wsf_leave, wsf_try_enter, Utf8Validator, decode_valid_text, encode_ascii_frame,
+    encode_frame, frame_header, frame_payload, frame_text,
     load_key, unmask, unmask_text,
 )
 
@@ -71,6 +72,9 @@ cdef class FrameDecoder:
     cdef unsigned long long _msg_cost
     cdef list _parts
     cdef Utf8Validator _validator
+    cdef int _busy
+
+    cdef int _enter(self) except -1
 
     @cython.locals(end=Py_ssize_t, pos=Py_ssize_t, size=Py_ssize_t, remaining=cython.ulonglong,
                    stop=Py_ssize_t, head=bytes, fast=bint, b0=int, b1=int, length=Py_ssize_t,
@@ -104,8 +108,12 @@ cdef class FrameEncoder:
     cdef readonly str role
     cdef readonly Py_ssize_t max_frame_size
     cdef bint _masked, _compressing
+    cdef int _busy
     cdef object _compressor
 
+    cdef int _enter(self) except -1
+    @cython.locals(first=bint, b0=int)
+    cdef bytes _encode(self, Py_ssize_t op, bytes payload, bint fin, bint rsv1)
     @cython.locals(b0=int, limit=Py_ssize_t, n=Py_ssize_t, start=Py_ssize_t, stop=Py_ssize_t)
     cdef bytes _message(self, int opcode, bytes payload)
-    cdef bytes _control(self, int opcode, object data)
+    cdef bytes _control(self, int opcode, bytes payload)

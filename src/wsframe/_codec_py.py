@@ -12,6 +12,7 @@ try:
 except ImportError:  # interpreted, and Cython is not installed: nothing is compiled
     from . import _nocython as cython
 
+from . import _args
 from ._errors import Opcode, ProtocolError
 # (_MASK, _REP and _SMALL: for the interpreted fast path of FrameDecoder._process)
 from ._primitives_py import _MASK, _REP, _SMALL, utf8_error_offset
@@ -20,6 +21,7 @@ if not cython.compiled:  # the compiled module cimports these from _primitives (
     from ._primitives_py import (
         Utf8Validator,
         decode_valid_text,
+        encode_ascii_frame,
         encode_frame,
         frame_header,
         frame_payload,
@@ -140,6 +142,8 @@ A close frame: ``code`` is None when the payload was empty."""
     __slots__ = ("code", "reason")
 
     def __init__(self, code=None, reason="", data=b""):
+        if not cython.compiled and reason is not None and not isinstance(reason, str):
+            raise TypeError("reason must be str, not %s" % type(reason).__name__)
         self.opcode = Opcode.CLOSE
         self.data = data
         self.fin = True
@@ -169,7 +173,8 @@ def parse_close(payload):
 
     An empty payload gives ``(None, "")``.
     """
-    payload = bytes(payload)
+    if type(payload) is not bytes:
+        payload = _args.to_bytes(payload, "parse_close()")
     n = len(payload)
     if n == 0:
         return None, ""
@@ -189,11 +194,12 @@ def parse_close(payload):
 
 def build_close(code=None, reason=""):
     """The payload of a close frame; ValueError for a code or reason that may not be sent."""
+    _args.close_reason(reason)
     if code is None:
         if reason:
             raise ValueError("a close reason needs a close code")
         return b""
-    code = int(code)
+    code = _args.close_code(code)
     if not _valid_close_code(code):
         raise ValueError("close code %d may not be sent (RFC 6455 7.4)" % code)
     data = reason.encode("utf-8")
@@ -214,6 +220,15 @@ A parsed frame header (``parse_header``)."""
     __slots__ = ("fin", "rsv", "opcode", "masked", "key", "length", "size")
 
     def __init__(self, fin, rsv, opcode, masked, key, length, size):
+        # What the compiled struct's C fields take (ints, not floats); compiled, an int's
+        # range is checked by the C conversion itself.
+        if not cython.compiled or not (
+            type(rsv) is int and type(opcode) is int and type(length) is int and type(size) is int
+        ):
+            rsv = _args.c_integer(rsv, "rsv", -(1 << 31), (1 << 31) - 1)
+            opcode = _args.c_integer(opcode, "opcode", -(1 << 31), (1 << 31) - 1)
+            length = _args.c_integer(length, "length", 0, (1 << 64) - 1)
+            size = _args.c_integer(size, "size", -(1 << 31), (1 << 31) - 1)
         self.fin = fin  #: FIN bit
         self.rsv = rsv  #: the three RSV bits as 0..7 (RSV1 = 4)
         self.opcode = opcode  #: int opcode (may be reserved: parse_header reports)
@@ -244,6 +259,8 @@ def parse_header(buf, offset=0):
     # Of any other buffer than bytes, only the header's bytes (at most 14) are copied, not
     # the whole buffer: a caller walking a large bytearray frame by frame must not pay for
     # its size each time.
+    if not cython.compiled:  # (compiled: a Py_ssize_t, which Cython checks)
+        offset = _args.c_integer(offset, "offset")
     kind = type(buf)
     if kind is bytes or kind is bytearray:
         end = len(buf)
@@ -256,15 +273,11 @@ def parse_header(buf, offset=0):
             data = bytes(buf[offset : offset + 14])
             pos = 0
     else:
-        with memoryview(buf) as view:
-            end = view.nbytes
+        with _args.byte_view(buf, "parse_header()") as view:
+            end = len(view)
             if offset < 0 or offset > end:
                 raise ValueError("offset %d outside a buffer of %d bytes" % (offset, end))
-            if view.c_contiguous:
-                with view.cast("B") as octets:
-                    data = octets[offset : offset + 14].tobytes()
-            else:
-                data = view.tobytes()[offset : offset + 14]
+            data = view[offset : offset + 14].tobytes()
         pos = 0
     end = len(data)
     if end - pos < 2:
@@ -284,16 +297,17 @@ def parse_header(buf, offset=0):
 
 def encode_header(opcode, length, *, fin=True, rsv=0, mask=None):
     """A frame header for a payload of ``length`` bytes (shortest length form)."""
-    if not 0 <= int(opcode) <= 15 or not 0 <= rsv <= 7:
+    op = _args.c_integer(opcode, "opcode")
+    rsv = _args.c_integer(rsv, "rsv")
+    length = _args.c_integer(length, "length")
+    if not 0 <= op <= 15 or not 0 <= rsv <= 7:
         raise ValueError("opcode must be 0..15 and rsv 0..7")
-    if not 0 <= length < (1 << 63):
+    if length < 0:
         raise ValueError("payload length %r out of range" % (length,))
     key = None
     if mask is not None:
-        key = bytes(mask)
-        if len(key) != 4:
-            raise ValueError("mask must be exactly 4 bytes")
-    return frame_header((0x80 if fin else 0) | (rsv << 4) | int(opcode), length, key)
+        key = _args.mask_key(mask, "encode_header()")
+    return frame_header((0x80 if fin else 0) | (rsv << 4) | op, length, key)
 
 
 def _header_size(b1):
@@ -353,6 +367,7 @@ Bytes in, events out. Sans-IO: call ``feed`` with whatever the socket gave.
         "_mask_expected", "_mask_any", "_nonminimal_ok", "_any_close_code", "_compressor",
         "_rsv_allowed", "_error", "_closed", "_head", "_b0", "_key", "_length", "_remaining",
         "_ctrl", "_msg_opcode", "_msg_compressed", "_msg_cost", "_parts", "_validator",
+        "_busy",
     )  # fmt: skip
 
     def __init__(
@@ -372,12 +387,11 @@ Bytes in, events out. Sans-IO: call ``feed`` with whatever the socket gave.
             raise ValueError("role must be 'server' or 'client', not %r" % (role,))
         if text not in ("str", "bytes"):
             raise ValueError("text must be 'str' or 'bytes', not %r" % (text,))
-        if max_message_size is None or max_message_size <= 0:
-            raise ValueError("max_message_size must be a positive number of bytes")
+        max_message_size = _args.size_limit(max_message_size, "max_message_size", False)
+        max_frame_size = _args.size_limit(max_frame_size, "max_frame_size", True)
         if max_frame_size is None:
             max_frame_size = max_message_size
-        elif max_frame_size <= 0:
-            raise ValueError("max_frame_size must be a positive number of bytes")
+        self._busy = False
         self.role = role
         self.max_message_size = max_message_size
         self.max_frame_size = max_frame_size
@@ -389,7 +403,7 @@ Bytes in, events out. Sans-IO: call ``feed`` with whatever the socket gave.
         self._any_close_code = bool(allow_any_close_code)
         self._compressor = None
         self._rsv_allowed = 0
-        for ext in extensions:
+        for ext in _extension_list(extensions):
             bits = int(ext.rsv_bits)
             if bits & ~0x70 or bits & self._rsv_allowed:
                 raise ValueError("extension %r claims RSV bits %#x already owned" % (ext, bits))
@@ -423,20 +437,47 @@ Bytes in, events out. Sans-IO: call ``feed`` with whatever the socket gave.
         On a ProtocolError the events completed before the error in the same call are in
         the exception's ``events`` attribute; the decoder then stays failed.
         """
-        if self._error is not None:
-            exc = ProtocolError(self._error.code, self._error.reason)
-            exc.events = []
-            raise exc
         if type(data) is not bytes:
-            data = bytes(data)
-        events = []
+            data = _args.to_bytes(data, "feed()")
+        if cython.compiled:
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameDecoder")
+        else:  # (test and set with no call in between: no thread switch on a GIL build)
+            if self._busy:
+                raise _args.two_threads("FrameDecoder")
+            self._busy = True
         try:
-            self._process(data, events)
-        except ProtocolError as exc:
-            self._error = exc
-            exc.events = events
-            raise
-        return events
+            if self._error is not None:
+                exc = ProtocolError(self._error.code, self._error.reason)
+                exc.events = []
+                exc.replay = True
+                raise exc
+            events = []
+            try:
+                self._process(data, events)
+            except ProtocolError as exc:
+                self._error = exc
+                exc.events = events
+                raise
+            return events
+        finally:
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
+
+    def _enter(self):
+        """Mark the decoder busy; RuntimeError if another thread is inside it. Compiled,
+        an atomic exchange on a free-threaded build (see _primitives.pxd); the hot paths
+        have it inline, and every one clears the flag in a ``finally``."""
+        if cython.compiled:
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameDecoder")
+        else:  # (test and set with no call in between: no thread switch on a GIL build)
+            if self._busy:
+                raise _args.two_threads("FrameDecoder")
+            self._busy = True
+        return 0
 
     def _process(self, data, events):
         end = len(data)
@@ -665,7 +706,7 @@ Bytes in, events out. Sans-IO: call ``feed`` with whatever the socket gave.
         chunk = unmask(data, start, stop, self._key, 0)
         if opcode == _OP_TEXT:
             validator = Utf8Validator()
-            if not validator.feed_slice(chunk, 0, len(chunk)):
+            if not validator.feed(chunk):
                 raise ProtocolError(
                     1007, "invalid UTF-8 at byte %d of the text" % validator.error_offset
                 )
@@ -694,7 +735,7 @@ Bytes in, events out. Sans-IO: call ``feed`` with whatever the socket gave.
             validator = self._validator
             if validator is None:
                 validator = self._validator = Utf8Validator()
-            if not validator.feed_slice(chunk, 0, len(chunk)):
+            if not validator.feed(chunk):
                 raise ProtocolError(
                     1007, "invalid UTF-8 at byte %d of the text" % validator.error_offset
                 )
@@ -786,47 +827,143 @@ Messages in, bytes out. A "client" masks every frame with a fresh CSPRNG key.
     ``encode(..., rsv1=True)`` starts a compressed fragmented message.
     """
 
-    __slots__ = ("role", "max_frame_size", "_masked", "_compressor", "_compressing")
+    __slots__ = ("role", "max_frame_size", "_masked", "_compressor", "_compressing", "_busy")
 
     def __init__(self, role="server", *, max_frame_size=None, extensions=()):
         if role not in _ROLES:
             raise ValueError("role must be 'server' or 'client', not %r" % (role,))
-        if max_frame_size is not None and max_frame_size <= 0:
-            raise ValueError("max_frame_size must be a positive number of bytes")
+        max_frame_size = _args.size_limit(
+            max_frame_size, "max_frame_size", True, _args.SSIZE_MAX
+        )
+        self._busy = False
         self.role = role
         self.max_frame_size = max_frame_size or 0
         self._masked = role == "client"
         self._compressor = None
-        for ext in extensions:
+        for ext in _extension_list(extensions):
             if int(ext.rsv_bits) & 0x40:
                 self._compressor = ext
         self._compressing = False
 
+    # Every public method marks the encoder busy while inside (a second thread entering
+    # raises RuntimeError): the compression state must never be shared half-updated.
+    def _enter(self):
+        if cython.compiled:
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameEncoder")
+        else:
+            if self._busy:
+                raise _args.two_threads("FrameEncoder")
+            self._busy = True
+        return 0
+
     def text(self, text):
         """A whole text message (``str``)."""
-        return self._message(_OP_TEXT, text.encode("utf-8"))
+        if type(text) is not str:
+            _text_arg(text)
+        if cython.compiled:
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameEncoder")
+        else:  # (test and set with no call in between: no thread switch on a GIL build)
+            if self._busy:
+                raise _args.two_threads("FrameEncoder")
+            self._busy = True
+        try:
+            if self._compressor is None and not self.max_frame_size:
+                # The common case: one frame, and an ASCII str's characters are its bytes.
+                frame = encode_ascii_frame(0x80 | _OP_TEXT, text, self._masked)
+                if frame is not None:
+                    return frame
+            return self._message(_OP_TEXT, text.encode("utf-8"))
+        finally:
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def binary(self, data):
         """A whole binary message."""
-        return self._message(_OP_BINARY, bytes(data))
+        if type(data) is not bytes:
+            data = _args.to_bytes(data, "binary()")
+        if cython.compiled:
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameEncoder")
+        else:  # (test and set with no call in between: no thread switch on a GIL build)
+            if self._busy:
+                raise _args.two_threads("FrameEncoder")
+            self._busy = True
+        try:
+            return self._message(_OP_BINARY, data)
+        finally:
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def ping(self, data=b""):
-        return self._control(Opcode.PING, data)
+        payload = _args.to_bytes(data, "ping()")
+        self._enter()
+        try:
+            return self._control(Opcode.PING, payload)
+        finally:
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def pong(self, data=b""):
-        return self._control(Opcode.PONG, data)
+        payload = _args.to_bytes(data, "pong()")
+        self._enter()
+        try:
+            return self._control(Opcode.PONG, payload)
+        finally:
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def close(self, code=None, reason=""):
         """A close frame; ValueError for a code or reason that may not be sent."""
-        return self._control(_OP_CLOSE, build_close(code, reason))
+        payload = build_close(code, reason)
+        self._enter()
+        try:
+            return self._control(_OP_CLOSE, payload)
+        finally:
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def encode(self, opcode, data, fin=True, rsv1=False):
         """One frame. ``rsv1=True`` on the first frame of a message compresses the message
         (every frame of it, up to ``fin``) with the negotiated extension."""
-        op = int(opcode)
-        if _OPCODES[op & 15] is None or op > 15:
-            raise ValueError("opcode %r is reserved" % (opcode,))
-        payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        op = opcode
+        if type(op) is not int or not 0 <= op <= 15:
+            op = _opcode_arg(opcode)
+        if type(data) is bytes:
+            payload = data
+        elif isinstance(data, str):
+            payload = data.encode("utf-8")
+        else:
+            payload = _args.to_bytes(data, "encode()")
+        if cython.compiled:
+            if not wsf_try_enter(cython.address(self._busy)):
+                raise _args.two_threads("FrameEncoder")
+        else:  # (test and set with no call in between: no thread switch on a GIL build)
+            if self._busy:
+                raise _args.two_threads("FrameEncoder")
+            self._busy = True
+        try:
+            return self._encode(op, payload, fin, rsv1)
+        finally:
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
+
+    def _encode(self, op, payload, fin, rsv1):
+        if _OPCODES[op] is None:
+            raise ValueError("opcode %r is reserved" % (op,))
         if op >= 8:
             if not fin or rsv1:
                 raise ValueError("control frames cannot be fragmented or compressed")
@@ -851,17 +988,28 @@ Messages in, bytes out. A "client" masks every frame with a fresh CSPRNG key.
         A server's uncompressed payload comes back as given, never copied: a large message
         costs one small header. Masked or compressed frames are one buffer (both copy).
         """
-        op = int(opcode)
-        if self._masked or rsv1 or op >= 8 or (op == _OP_CONT and self._compressing):
-            return [self.encode(opcode, data, fin, rsv1)]
-        if op > 15 or _OPCODES[op] is None:
-            raise ValueError("opcode %r is reserved" % (opcode,))
+        op = opcode
+        if type(op) is not int or not 0 <= op <= 15:
+            op = _opcode_arg(opcode)
+        if self._masked or rsv1 or op >= 8:
+            return [self.encode(op, data, fin, rsv1)]
         if isinstance(data, str):
             data = data.encode("utf-8")
-        size = memoryview(data).nbytes
-        if op != _OP_CONT:
-            self._compressing = False
-        return [frame_header((0x80 if fin else 0) | op, size, None), data]
+        size = len(_args.byte_view(data, "encode_parts()"))
+        self._enter()
+        try:
+            if op == _OP_CONT and self._compressing:
+                return [self._encode(op, _args.to_bytes(data, "encode_parts()"), fin, rsv1)]
+            if _OPCODES[op] is None:
+                raise ValueError("opcode %r is reserved" % (op,))
+            if op != _OP_CONT:
+                self._compressing = False
+            return [frame_header((0x80 if fin else 0) | op, size, None), data]
+        finally:
+            if cython.compiled:
+                wsf_leave(cython.address(self._busy))
+            else:
+                self._busy = False
 
     def _message(self, opcode, payload):
         b0 = opcode
@@ -880,13 +1028,57 @@ Messages in, bytes out. A "client" masks every frame with a fresh CSPRNG key.
             b0 = _OP_CONT
         return b"".join(parts)
 
-    def _control(self, opcode, data):
-        payload = bytes(data)
+    def _control(self, opcode, payload):
         if len(payload) > 125:
             raise ValueError(
                 "control frame payload of %d bytes exceeds 125" % len(payload)
             )
         return encode_frame(0x80 | opcode, payload, self._masked)
+
+
+def _text_arg(text):
+    """TypeError for a text() argument that is not str, saying what to do instead."""
+    if isinstance(text, str):
+        return
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        raise TypeError(
+            "text() takes str, not %s: use binary() for bytes, or decode it first"
+            % type(text).__name__
+        )
+    raise TypeError("text() takes str, not %s" % type(text).__name__)
+
+
+def _extension_list(extensions):
+    """The extensions of a decoder or encoder: objects with an int ``rsv_bits``
+    (wsframe.deflate's PerMessageDeflate)."""
+    if isinstance(extensions, (str, bytes)) or not hasattr(type(extensions), "__iter__"):
+        raise TypeError(
+            "extensions takes a list of extension objects, not %s"
+            % type(extensions).__name__
+        )
+    result = []
+    for ext in extensions:
+        bits = getattr(ext, "rsv_bits", None)
+        if not isinstance(bits, int) or isinstance(bits, bool):
+            raise TypeError(
+                "extensions takes wsframe.deflate objects (the PerMessageDeflate that "
+                "wsframe.deflate.server_negotiate() or client_accept() returns), not %r"
+                % (ext,)
+            )
+        result.append(ext)
+    return result
+
+
+def _opcode_arg(opcode):
+    """An opcode argument as an int from 0 to 15 (TypeError, ValueError otherwise)."""
+    if isinstance(opcode, bool) or not hasattr(type(opcode), "__index__"):
+        raise TypeError(
+            "opcode must be an int or wsframe.Opcode, not %s" % type(opcode).__name__
+        )
+    op = opcode.__index__()
+    if not 0 <= op <= 15:
+        raise ValueError("opcode %r is reserved" % (opcode,))
+    return op
 
 
 if not cython.compiled:

@@ -27,12 +27,18 @@ class ProtocolError(ValueError):
     frame (it is always at most 123 bytes of UTF-8).
     """
 
+    #: True when a failed decoder's ``feed`` raises its earlier error again.
+    replay = False
+
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
 
     def __str__(self) -> str:
+        if self.replay:
+            return "%d: %s (a replay of the earlier error: this decoder failed before and "\
+                "stays failed)" % (self.code, self.reason)
         return "%d: %s" % (self.code, self.reason)
 
     def __reduce__(self):

@@ -26,11 +26,34 @@ cdef extern from "wsframe.h" nogil:
     int wsf_list_paths(int prim, const char **names, int max)
 
 
+# The busy flag of a stateful object (issue 13): an int set on entry, cleared on exit. With
+# the GIL, a plain test-and-set (no Python code runs in between); on a free-threaded build,
+# an atomic exchange, so that two threads can never both enter.
+cdef extern from *:
+    """
+    #if defined(Py_GIL_DISABLED) && defined(_MSC_VER)
+    #include <intrin.h>
+    static inline int wsf_try_enter(int *flag) { return _InterlockedExchange((volatile long *)flag, 1) == 0; }
+    static inline void wsf_leave(int *flag) { _InterlockedExchange((volatile long *)flag, 0); }
+    #elif defined(Py_GIL_DISABLED)
+    static inline int wsf_try_enter(int *flag) { return __atomic_exchange_n(flag, 1, __ATOMIC_ACQ_REL) == 0; }
+    static inline void wsf_leave(int *flag) { __atomic_store_n(flag, 0, __ATOMIC_RELEASE); }
+    #else
+    static inline int wsf_try_enter(int *flag) { if (*flag) return 0; *flag = 1; return 1; }
+    static inline void wsf_leave(int *flag) { *flag = 0; }
+    #endif
+    """
+    bint wsf_try_enter(int *flag) nogil
+    void wsf_leave(int *flag) nogil
+
+
 cdef class Utf8Validator:
     cdef wsf_utf8_state _state
     cdef Py_ssize_t _fed
+    cdef int _busy
     cdef public object error_offset
-    cpdef bint feed_slice(self, data, Py_ssize_t start, Py_ssize_t end) except -1
+    cdef int _enter(self) except -1
+    cpdef bint feed(self, data) except -1
     cdef bint _feed(self, const uint8_t *p, Py_ssize_t n) except -1
 
 
@@ -43,3 +66,5 @@ cdef str frame_text(bytes src, Py_ssize_t start, Py_ssize_t end, bint masked)
 cdef str decode_valid_text(bytes data)
 cdef bytes frame_header(int b0, unsigned long long length, object key)
 cdef bytes encode_frame(int b0, bytes payload, bint masked)
+cdef object encode_ascii_frame(int b0, object text, bint masked)
+cdef bytes _frame(int b0, const uint8_t *src, Py_ssize_t n, bint masked)

@@ -4,20 +4,26 @@
 Names and behaviour match _primitives_py.py exactly; the test suite runs both. The cdef
 functions declared in _primitives.pxd are what the compiled codec calls directly.
 
-Threads: every function here may be called from several threads at once. A
-Utf8Validator holds per-stream state: share one between threads only with a lock.
+Threads: every function here may be called from several threads at once; every buffer
+used without the GIL is held through an export (a concurrent resize is a BufferError). A
+Utf8Validator holds per-stream state: a second thread entering one raises RuntimeError.
 """
 
 from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport uint64_t
+cimport cython
+from libc.stdint cimport uint64_t, uintptr_t
 from libc.string cimport memcpy
+
+from wsframe import _args
 
 
 cdef extern from "Python.h":
     str PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void *PyUnicode_DATA(object o)
+    bint PyUnicode_IS_ASCII(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
 
 from ._primitives_py import utf8_error_offset  # noqa: F401  (same name in both modules)
 
@@ -41,21 +47,28 @@ cdef Py_ssize_t NOGIL_THRESHOLD = 1 << 16
 _PRIMS = ("mask", "utf8")
 
 
+def _nogil_threshold(n=None):
+    """The GIL-release threshold in bytes; ``n`` sets it (benchmarks only). Returns the
+    previous value."""
+    global NOGIL_THRESHOLD
+    cdef Py_ssize_t old = NOGIL_THRESHOLD
+    if n is not None:
+        NOGIL_THRESHOLD = _args.c_integer(n, "n", 0)
+    return old
+
+
 cdef int _prim_index(prim) except -1:
+    _args.path_names(prim, None)
     try:
         return _PRIMS.index(prim)
     except ValueError:
         raise ValueError("unknown primitive %r; expected one of %s" % (prim, _PRIMS)) from None
 
 
-cdef const uint8_t *_key_ptr(const unsigned char[::1] key) except NULL:
-    if key.shape[0] != 4:
-        raise ValueError("mask must be exactly 4 bytes, got %d" % key.shape[0])
-    return &key[0]
-
-
 cdef inline void _mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *key,
                        size_t phase) noexcept:
+    # Callers hold an export of every buffer here (a memoryview, or an immutable bytes)
+    # whenever n reaches NOGIL_THRESHOLD: another thread cannot resize it meanwhile.
     if <Py_ssize_t>n >= NOGIL_THRESHOLD:
         with nogil:
             wsf_mask(dst, src, n, key, phase)
@@ -75,48 +88,55 @@ def apply_mask(data, mask, Py_ssize_t offset=0):
             _mask(<uint8_t *>PyBytes_AS_STRING(out), <const uint8_t *>PyBytes_AS_STRING(data),
                   n, <const uint8_t *>PyBytes_AS_STRING(mask), offset & 3)
         return out
-    cdef const unsigned char[::1] src = data
-    cdef const uint8_t *key = _key_ptr(mask)
+    cdef const unsigned char[::1] src = _args.byte_view(data, "apply_mask()")
+    cdef bytes key = _args.mask_key(mask, "apply_mask()")
     n = src.shape[0]
     out = PyBytes_FromStringAndSize(NULL, n)
     if n:
-        _mask(<uint8_t *>PyBytes_AS_STRING(out), &src[0], n, key, offset & 3)
+        _mask(<uint8_t *>PyBytes_AS_STRING(out), &src[0], n,
+              <const uint8_t *>PyBytes_AS_STRING(key), offset & 3)
     return out
 
 
 def apply_mask_inplace(buf, mask, Py_ssize_t offset=0):
     """Mask a writable buffer in place."""
+    cdef Py_ssize_t n
     if type(buf) is bytearray and type(mask) is bytes and len(<bytes>mask) == 4:
-        # The common case, without the cost of acquiring a buffer (it dominates tiny frames).
-        if len(<bytearray>buf):
-            _mask(<uint8_t *>PyByteArray_AS_STRING(buf), <uint8_t *>PyByteArray_AS_STRING(buf),
-                  len(<bytearray>buf), <const uint8_t *>PyBytes_AS_STRING(mask), offset & 3)
-        return
-    cdef unsigned char[::1] view
-    try:
-        view = buf
-    except (TypeError, BufferError, ValueError) as exc:
-        raise TypeError("apply_mask_inplace needs a writable buffer: %s" % exc) from None
-    cdef const uint8_t *key = _key_ptr(mask)
+        n = len(<bytearray>buf)
+        if n < NOGIL_THRESHOLD:
+            # The common case, without the cost of acquiring a buffer (it dominates tiny
+            # frames). The GIL stays held, so no thread can resize buf meanwhile; larger
+            # ones take the memoryview below, whose export makes a resize a BufferError.
+            if n:
+                _mask(<uint8_t *>PyByteArray_AS_STRING(buf),
+                      <uint8_t *>PyByteArray_AS_STRING(buf), n,
+                      <const uint8_t *>PyBytes_AS_STRING(mask), offset & 3)
+            return
+    cdef unsigned char[::1] view = _args.writable_view(buf, "apply_mask_inplace()")
+    cdef bytes key = _args.mask_key(mask, "apply_mask_inplace()")
     if view.shape[0]:
-        _mask(&view[0], &view[0], view.shape[0], key, offset & 3)
+        _mask(&view[0], &view[0], view.shape[0], <const uint8_t *>PyBytes_AS_STRING(key),
+              offset & 3)
 
 
 def apply_mask_into(dst, src, mask, Py_ssize_t offset=0):
-    """Write ``src`` XOR ``mask`` into the start of the writable buffer ``dst``."""
-    cdef unsigned char[::1] out
-    try:
-        out = dst
-    except (TypeError, BufferError, ValueError) as exc:
-        raise TypeError("apply_mask_into needs a writable destination: %s" % exc) from None
-    cdef const unsigned char[::1] data = src
-    cdef const uint8_t *key = _key_ptr(mask)
-    if out.shape[0] < data.shape[0]:
-        raise ValueError(
-            "destination holds %d bytes, source has %d" % (out.shape[0], data.shape[0])
-        )
-    if data.shape[0]:
-        _mask(&out[0], &data[0], data.shape[0], key, offset & 3)
+    """Write ``src`` XOR ``mask`` into the start of the writable buffer ``dst``.
+
+    ``src`` may overlap ``dst``: the result is as if ``src`` were copied first.
+    """
+    cdef unsigned char[::1] out = _args.writable_view(dst, "apply_mask_into()")
+    cdef const unsigned char[::1] data = _args.byte_view(src, "apply_mask_into()")
+    cdef bytes key = _args.mask_key(mask, "apply_mask_into()")
+    cdef Py_ssize_t n = data.shape[0]
+    if out.shape[0] < n:
+        raise ValueError("destination holds %d bytes, source has %d" % (out.shape[0], n))
+    if n == 0:
+        return
+    cdef uintptr_t o = <uintptr_t>&out[0]
+    cdef uintptr_t i = <uintptr_t>&data[0]
+    if o != i and i < o + <uintptr_t>n and o < i + <uintptr_t>n:
+        data = bytes(data)  # overlapping (wsf_mask allows only dst == src): memmove semantics
+    _mask(&out[0], &data[0], n, <const uint8_t *>PyBytes_AS_STRING(key), offset & 3)
 
 
 cdef inline bint _validate(const uint8_t *p, Py_ssize_t n) noexcept:
@@ -137,7 +157,7 @@ def validate_utf8(data):
     if type(data) is bytes:
         # The common case, without the cost of acquiring a buffer (it dominates 1 KiB).
         return _validate(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
-    cdef const unsigned char[::1] view = data
+    cdef const unsigned char[::1] view = _args.byte_view(data, "validate_utf8()")
     return _validate(&view[0] if view.shape[0] else NULL, view.shape[0])
 
 
@@ -145,29 +165,41 @@ cdef class Utf8Validator:
     """Utf8Validator()
 --
 
-Incremental UTF-8 validation: invalid at the first impossible byte, not before."""
+Incremental UTF-8 validation: invalid at the first impossible byte, not before.
+
+One stream, one thread at a time: a second thread entering ``feed`` or ``reset``
+while another is inside raises RuntimeError (the state is never shared half-written)."""
 
     def __cinit__(self):
         wsf_utf8_init(&self._state)
         self._fed = 0
+        self._busy = 0
         self.error_offset = None
 
+    cdef int _enter(self) except -1:
+        if not wsf_try_enter(&self._busy):
+            raise _args.two_threads("Utf8Validator")
+        return 0
+
     def reset(self):
+        self._enter()
         wsf_utf8_init(&self._state)
         self._fed = 0
         self.error_offset = None
+        wsf_leave(&self._busy)
 
-    def feed(self, data):
+    cpdef bint feed(self, data) except -1:
         """Feed the next chunk; False once the text can no longer be valid."""
-        if type(data) is bytes:
-            return self._feed(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
-        cdef const unsigned char[::1] view = data
-        return self._feed(&view[0] if view.shape[0] else NULL, view.shape[0])
-
-    cpdef bint feed_slice(self, data, Py_ssize_t start, Py_ssize_t end) except -1:
-        """The codec's form of feed: validate ``data[start:end]`` of a bytes object."""
-        cdef bytes b = data
-        return self._feed(<const uint8_t *>PyBytes_AS_STRING(b) + start, end - start)
+        cdef const unsigned char[::1] view
+        if not wsf_try_enter(&self._busy):
+            raise _args.two_threads("Utf8Validator")
+        try:
+            if type(data) is bytes:
+                return self._feed(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
+            view = _args.byte_view(data, "Utf8Validator.feed()")
+            return self._feed(&view[0] if view.shape[0] else NULL, view.shape[0])
+        finally:
+            wsf_leave(&self._busy)
 
     cdef bint _feed(self, const uint8_t *p, Py_ssize_t n) except -1:
         cdef size_t err = 0
@@ -182,6 +214,8 @@ Incremental UTF-8 validation: invalid at the first impossible byte, not before."
         else:
             ok = wsf_utf8_feed(&self._state, p, n, &err)
         if not ok:
+            if err > <size_t>n:  # (the C state checks itself; never report outside the chunk)
+                err = n
             self.error_offset = self._fed + <Py_ssize_t>err
             return False
         self._fed += n
@@ -320,7 +354,20 @@ cdef bytes frame_header(int b0, unsigned long long length, object key):
 
 
 cdef bytes encode_frame(int b0, bytes payload, bint masked):
-    cdef Py_ssize_t n = len(payload)
+    return _frame(b0, <const uint8_t *>PyBytes_AS_STRING(payload), len(payload), masked)
+
+
+cdef object encode_ascii_frame(int b0, object text, bint masked):
+    """The frame of an ASCII str, straight from its characters (they are its UTF-8 bytes:
+    no intermediate bytes object); None when the text is not ASCII. ``text`` is a str (a
+    subclass too: the caller checked)."""
+    if not PyUnicode_IS_ASCII(text):
+        return None
+    return _frame(b0, <const uint8_t *>PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), masked)
+
+
+cdef bytes _frame(int b0, const uint8_t *src, Py_ssize_t n, bint masked):
+    # (src: the data of an immutable bytes or str the caller holds)
     cdef uint8_t key[4]
     cdef uint8_t head[14]
     cdef size_t size
@@ -335,9 +382,9 @@ cdef bytes encode_frame(int b0, bytes payload, bint masked):
     memcpy(p, head, size)
     if n:
         if masked:
-            _mask(p + size, <const uint8_t *>PyBytes_AS_STRING(payload), n, key, 0)
+            _mask(p + size, src, n, key, 0)
         else:
-            memcpy(p + size, PyBytes_AS_STRING(payload), n)
+            memcpy(p + size, src, n)
     return out
 
 
@@ -363,6 +410,7 @@ def available_paths(prim):
 
 def set_path(prim, name=None):
     """Force the path of ``prim`` (None: the best one); for tests and benchmarks."""
+    _args.path_names(prim, name)
     cdef int index = _prim_index(prim)
     cdef bytes encoded = (name or "auto").encode()
     if wsf_set_path(index, encoded) != 0:

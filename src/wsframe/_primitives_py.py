@@ -10,6 +10,8 @@ import codecs
 import os
 import threading
 
+from . import _args
+
 __all__ = [
     "apply_mask",
     "apply_mask_inplace",
@@ -29,16 +31,17 @@ __all__ = [
     "decode_valid_text",
     "frame_header",
     "encode_frame",
+    "encode_ascii_frame",
 ]
 
 _PRIMS = ("mask", "utf8")
 
 
-def _key_bytes(mask):
-    key = bytes(mask)
-    if len(key) != 4:
-        raise ValueError("mask must be exactly 4 bytes, got %d" % len(key))
-    return key
+def _offset(offset):
+    """``offset`` checked as the C module's Py_ssize_t parameter is."""
+    if type(offset) is not int or not _args.SSIZE_MIN <= offset <= _args.SSIZE_MAX:
+        offset = _args.c_integer(offset, "offset")
+    return offset
 
 
 # The key stream of a payload of n <= _SMALL bytes is key * _REP[n] & _MASK[n]: one
@@ -131,32 +134,34 @@ def decode_valid_text(data):
 
 def apply_mask(data, mask, offset=0):
     """Return ``data`` XOR ``mask``; ``offset`` is the key position where ``data`` starts."""
-    key = load_key(_key_bytes(mask), 0)
-    src = bytes(data)
+    offset = _offset(offset)  # (checked first, as the C module's typed parameter is)
+    src = _args.to_bytes(data, "apply_mask()")
+    key = load_key(_args.mask_key(mask, "apply_mask()"), 0)
     return unmask(src, 0, len(src), key, offset) if key else src
 
 
 def apply_mask_inplace(buf, mask, offset=0):
     """Mask a writable buffer in place."""
-    key = _key_bytes(mask)
-    view = memoryview(buf).cast("B")
-    if view.readonly:
-        raise TypeError("apply_mask_inplace needs a writable buffer")
-    view[:] = unmask(view.tobytes(), 0, len(view), load_key(key, 0), offset)
+    offset = _offset(offset)
+    with _args.writable_view(buf, "apply_mask_inplace()") as view:
+        key = load_key(_args.mask_key(mask, "apply_mask_inplace()"), 0)
+        view[:] = unmask(view.tobytes(), 0, len(view), key, offset)
 
 
 def apply_mask_into(dst, src, mask, offset=0):
-    """Write ``src`` XOR ``mask`` into the start of the writable buffer ``dst``."""
-    key = _key_bytes(mask)
-    out = memoryview(dst).cast("B")
-    if out.readonly:
-        raise TypeError("apply_mask_into needs a writable destination")
-    data = bytes(src)
-    if len(out) < len(data):
-        raise ValueError(
-            "destination holds %d bytes, source has %d" % (len(out), len(data))
-        )
-    out[: len(data)] = unmask(data, 0, len(data), load_key(key, 0), offset)
+    """Write ``src`` XOR ``mask`` into the start of the writable buffer ``dst``.
+
+    ``src`` may overlap ``dst``: the result is as if ``src`` were copied first.
+    """
+    offset = _offset(offset)
+    with _args.writable_view(dst, "apply_mask_into()") as out:
+        data = _args.to_bytes(src, "apply_mask_into()")
+        key = load_key(_args.mask_key(mask, "apply_mask_into()"), 0)
+        if len(out) < len(data):
+            raise ValueError(
+                "destination holds %d bytes, source has %d" % (len(out), len(data))
+            )
+        out[: len(data)] = unmask(data, 0, len(data), key, offset)
 
 
 def utf8_error_offset(exc):
@@ -173,7 +178,7 @@ def utf8_error_offset(exc):
 def validate_utf8(data):
     """True if ``data`` is complete, valid UTF-8 (RFC 3629)."""
     try:
-        codecs.utf_8_decode(bytes(data), "strict", True)
+        codecs.utf_8_decode(_args.to_bytes(data, "validate_utf8()"), "strict", True)
     except UnicodeDecodeError:
         return False
     return True
@@ -195,25 +200,47 @@ def _impossible_in_prefix(pending):
 
 
 class Utf8Validator:
-    """Incremental UTF-8 validation: invalid at the first impossible byte, not before."""
+    """Incremental UTF-8 validation: invalid at the first impossible byte, not before.
 
-    __slots__ = ("_decoder", "_fed", "error_offset")
+    One stream, one thread at a time: a second thread entering ``feed`` or ``reset``
+    while another is inside raises RuntimeError (the state is never shared half-written).
+    """
+
+    __slots__ = ("_decoder", "_fed", "_busy", "error_offset")
 
     def __init__(self):
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._fed = 0
+        self._busy = False
         self.error_offset = None
 
     def reset(self):
+        # (test and set with no call in between: no thread switch on a GIL build)
+        busy = self._busy
+        self._busy = True
+        if busy:
+            raise _args.two_threads("Utf8Validator")
         self._decoder.reset()
         self._fed = 0
         self.error_offset = None
+        self._busy = False
 
     def feed(self, data):
         """Feed the next chunk; False once the text can no longer be valid."""
+        busy = self._busy
+        self._busy = True
+        if busy:
+            raise _args.two_threads("Utf8Validator")
+        try:
+            return self._feed(data)
+        finally:
+            self._busy = False
+
+    def _feed(self, data):
+        if type(data) is not bytes:
+            data = _args.to_bytes(data, "Utf8Validator.feed()")
         if self.error_offset is not None:
             return False
-        data = bytes(data)
         try:
             self._decoder.decode(data, False)
         except UnicodeDecodeError as exc:
@@ -230,10 +257,6 @@ class Utf8Validator:
                 return False
         self._fed += len(data)
         return True
-
-    def feed_slice(self, data, start, end):
-        """The codec's form of feed: validate ``data[start:end]``; same result."""
-        return self.feed(data[start:end])
 
     @property
     def complete(self):
@@ -272,12 +295,14 @@ def cpu_paths():
 
 
 def available_paths(prim):
+    _args.path_names(prim, None)
     if prim not in _PRIMS:
         raise ValueError("unknown primitive %r; expected one of %s" % (prim, _PRIMS))
     return ["python"]
 
 
 def set_path(prim, name=None):
+    _args.path_names(prim, name)
     if name not in (None, "auto", "python") or prim not in _PRIMS:
         raise ValueError("path %r is not available for %r in pure Python" % (name, prim))
 
@@ -301,3 +326,11 @@ def encode_frame(b0, payload, masked):
         return frame_header(b0, n, None) + payload
     key = random_mask()
     return frame_header(b0, n, key) + unmask(payload, 0, n, load_key(key, 0), 0)
+
+
+def encode_ascii_frame(b0, text, masked):
+    """The frame of an ASCII str (``encode_frame`` of its bytes); None when the text is
+    not ASCII (the C twin reads an ASCII str's characters as its bytes)."""
+    if not text.isascii():
+        return None
+    return encode_frame(b0, text.encode("ascii"), masked)

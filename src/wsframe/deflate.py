@@ -300,6 +300,10 @@ class PerMessageDeflate:
         self._msg_out = 0  # inflated bytes of the current incoming message
         self._msg_restarts = 0  # inflater restarts (BFINAL) in the current incoming message
         self._fresh = False  # the inflater was restarted after a BFINAL, fed nothing since
+        # A thread inside inflate / deflate (one each: a reader and a writer thread may
+        # use the two directions at once, never one direction from two threads).
+        self._inflating = False
+        self._deflating = False
 
     def __repr__(self) -> str:
         return (
@@ -322,6 +326,19 @@ class PerMessageDeflate:
     # -- incoming ---------------------------------------------------------------------
 
     def inflate(self, data: bytes, fin: bool, max_out: int | None) -> bytes:
+        """(See _inflate.) RuntimeError if another thread is inflating on this object."""
+        busy = self._inflating
+        self._inflating = True  # (no call since the test: no thread switch with a GIL)
+        if busy:
+            raise RuntimeError(
+                "PerMessageDeflate's decompression context used from two threads at once"
+            )
+        try:
+            return self._inflate(data, fin, max_out)
+        finally:
+            self._inflating = False
+
+    def _inflate(self, data: bytes, fin: bool, max_out: int | None) -> bytes:
         """Inflate the next piece of the current compressed message's payload.
 
         ``fin`` marks the message's last piece (the ``00 00 ff ff`` tail is appended and,
@@ -488,6 +505,19 @@ class PerMessageDeflate:
         return size >= self.threshold
 
     def deflate(self, data: bytes, fin: bool) -> bytes:
+        """(See _deflate.) RuntimeError if another thread is deflating on this object."""
+        busy = self._deflating
+        self._deflating = True
+        if busy:
+            raise RuntimeError(
+                "PerMessageDeflate's compression context used from two threads at once"
+            )
+        try:
+            return self._deflate(data, fin)
+        finally:
+            self._deflating = False
+
+    def _deflate(self, data: bytes, fin: bool) -> bytes:
         """Compress the next fragment of an outgoing compressed message.
 
         Each fragment is flushed (Z_SYNC_FLUSH) so the peer can inflate it on arrival;
