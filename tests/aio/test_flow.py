@@ -221,3 +221,48 @@ def test_graceful_shutdown(run):
     elapsed = run(scenario)
     assert len(handlers_done) == 5 and handlers_done.count(1001) == 4
     assert 1 <= elapsed < 6  # waited for the silent client, at most about close_timeout
+
+
+def test_event_loops_in_two_threads_read_into_their_own_buffers(impl):
+    """Reads land in a per-thread buffer (BufferedProtocol) and are copied out: two event
+    loops in two threads, each echoing large messages at once, get back exactly what they
+    sent."""
+    import random
+    import threading
+
+    from wsframe.asyncio import connection
+
+    previous = connection.set_codec(impl)
+    results, errors = {}, []
+
+    async def echo(conn):
+        async for message in conn:
+            await conn.send(message)
+
+    async def scenario(seed):
+        rng = random.Random(seed)
+        messages = [bytes([seed]) * rng.randrange(1, 300_000) for _ in range(20)]
+        async with serve(echo, "127.0.0.1", 0, max_message_size=1 << 20) as server:
+            async with connect("ws://127.0.0.1:%d/" % port_of(server),
+                               max_message_size=1 << 20) as conn:
+                got = []
+                for message in messages:
+                    await conn.send(message)
+                    got.append(await conn.recv())
+                return got == messages
+
+    def worker(seed):
+        try:
+            results[seed] = asyncio.run(asyncio.wait_for(scenario(seed), 60))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=worker, args=(seed,)) for seed in (1, 2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+    finally:
+        connection.set_codec(previous)
+    assert not errors and results == {1: True, 2: True}

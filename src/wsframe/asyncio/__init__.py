@@ -1,6 +1,6 @@
 """WebSocket server and client for asyncio, on wsframe's codec.
 
-One ``asyncio.Protocol`` per connection: the codec decodes whole reads, the frames sent
+One ``asyncio.BufferedProtocol`` per connection: the codec decodes whole reads, the frames sent
 during one turn of the event loop leave in one write, and a message that already arrived
 is returned by ``recv()`` without a future or a task switch. Runs on any asyncio event
 loop (uvloop included, when the application installs it)::
