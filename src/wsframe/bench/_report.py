@@ -120,17 +120,19 @@ def summary(doc):
                 continue
             ref = next((r for r in g["rows"] if r["reference"]), None)
             peers = [r for r in g["rows"] if r["kind"] == "peer"]
-            if ref is None or not peers:
+            used = next((r for r in g["rows"] if r["kind"] == "reference"
+                         and r["name"].startswith("bytes.decode")), None)
+            if ref is None or not (peers or used):
                 continue
-            best = min(peers, key=lambda r: r["time_per_op_s"])
+            # With no peer library installed, UTF-8 is still compared with bytes.decode,
+            # which is always there (and is what the peers use).
+            best = min(peers, key=lambda r: r["time_per_op_s"]) if peers else used
             item = {"section": name, "variant": g["variant"], "size": g["size"],
                     "peer": best["name"],
                     "speedup": best["time_per_op_s"] / ref["time_per_op_s"],
                     "spread": _combined(best["spread"], ref["spread"]),
                     "noisy": _noisy_row(best) or _noisy_row(ref)}
-            used = next((r for r in g["rows"] if r["kind"] == "reference"
-                         and r["name"].startswith("bytes.decode")), None)
-            if used is not None:
+            if used is not None and peers:
                 item["baseline"] = {
                     "name": used["name"],
                     "speedup": used["time_per_op_s"] / ref["time_per_op_s"],
