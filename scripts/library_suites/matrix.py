@@ -29,7 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 # Test dependencies of each suite beyond pytest (the library's own dependencies come with
 # it). websocket-client's echo server is written with websockets.
 TEST_DEPS = {
-    "websockets": [],
+    # (its own suite, with --websockets-tests: trio's tests from 16.0, the proxy tests' client)
+    "websockets": ["trio", "python-socks[asyncio]"],
     "wsproto": [],
     # (its pytest.ini filters a coverage warning: pytest fails without coverage)
     "aiohttp": ["pytest-mock", "trustme", "freezegun", "coverage"],
@@ -110,6 +111,8 @@ def main(args, argv):
     work = os.path.abspath(args.work)
     venvs = os.environ.get("WSFRAME_MATRIX_VENVS", "/tmp/wsframe-matrix")
     os.makedirs(work, exist_ok=True)
+    if args.matrix_versions and len(names) != 1:
+        sys.exit("--matrix-versions: name exactly one library")
     passthrough = []
     if args.websockets_tests:
         passthrough += ["--websockets-tests", args.websockets_tests]
@@ -122,6 +125,8 @@ def main(args, argv):
     pyver = platform.python_version()
     for name in names:
         versions, dist = versions_of(name)
+        if args.matrix_versions:
+            versions = args.matrix_versions.split(",")
         for version in versions:
             tag = "%s-%s" % (name, version)
             log("#### %s %s (CPython %s)" % (name, version, pyver))

@@ -423,7 +423,8 @@ def main(argv=None):
         "--websockets-tests",
         metavar="DIR",
         help="run websockets' own tests/ package from DIR (fetched separately from its "
-        "repository, outside this repository: never committed here); without it "
+        "repository, outside this repository: never committed here; '{version}' in DIR "
+        "is replaced by the release under test, for --matrix); without it "
         "websockets is only noted, its sdist having no tests",
     )
     parser.add_argument(
@@ -458,6 +459,11 @@ def main(argv=None):
         help="each library's oldest supported, a middle and the newest release, each in "
         "its own virtualenv (see matrix.py); the other options are passed on",
     )
+    parser.add_argument(
+        "--matrix-versions",
+        metavar="V1,V2,...",
+        help="with --matrix and one library: these releases instead of its tested ones",
+    )
     args = parser.parse_args(argv)
     if args.matrix:
         import matrix
@@ -468,7 +474,9 @@ def main(argv=None):
             parser.error("--version: name exactly one library")
         SUITES[args.libraries[0]] = dict(SUITES[args.libraries[0]], version=args.version)
     if args.websockets_tests:
-        local = os.path.realpath(args.websockets_tests)
+        # "{version}" in DIR: the tests of the release under test (matrix mode)
+        local = os.path.realpath(
+            args.websockets_tests.replace("{version}", SUITES["websockets"]["version"]))
         if not os.path.isfile(os.path.join(local, "__init__.py")):
             parser.error("--websockets-tests: %s is not websockets' tests/ package" % local)
         if local == os.path.realpath(ROOT) or local.startswith(os.path.realpath(ROOT) + os.sep):

@@ -17,9 +17,9 @@ from wsframe.integrations import IntegrationWarning
 RANGES = [
     ("websockets", ["13.0", "13.1", "14.2", "15.0.1", "16.1.1", "17.4", "17.9"],
      ["12.0", "11.0.3", "18.0", "18.0rc1"], ">= 13, < 18"),
-    ("aiohttp", ["3.13.2", "3.13.5", "3.14.5"],
-     ["3.9.5", "3.11.18", "3.12.15", "3.13.0", "3.13.1", "3.15.0", "4.0.0"],
-     ">= 3.13.2, < 3.15"),
+    ("aiohttp", ["3.11.0", "3.11.18", "3.12.15", "3.13.0", "3.13.1", "3.13.2", "3.13.5", "3.14.5"],
+     ["3.9.5", "3.10.11", "3.15.0", "4.0.0"],
+     ">= 3.11, < 3.15"),
     ("tornado", ["6.2", "6.3.3", "6.4.2", "6.5.10", "6.6.1"],
      ["6.1", "6.0.4", "6.7", "7.0"], ">= 6.2, < 6.7"),
     ("wsproto", ["1.2.0", "1.3.0", "1.3.2"], ["1.1.0", "1.4.0", "2.0"], ">= 1.2, < 1.4"),
@@ -172,3 +172,45 @@ def test_websockets13_payload_too_big_text():
             with pytest.raises(PayloadTooBig) as info:
                 next(gen)
         assert check(info.value)
+
+
+def test_aiohttp_before_the_frame_writer_gets_only_the_masker(monkeypatch):
+    """3.11.0-3.13.1: no _write_websocket_frame; the pure-Python masker alone is replaced
+    (nothing with aiohttp's compiled one unless forced)."""
+    integ = wi.get("aiohttp")
+    if not integ.available():
+        pytest.skip("aiohttp is not installed")
+    import wsframe
+
+    if wsframe.implementation != "c":
+        pytest.skip("install() without force needs the C extension")
+    from aiohttp._websocket import helpers, writer
+
+    was = integ.installed
+    integ.uninstall()
+    original = writer.WebSocketWriter.__dict__.get("_write_websocket_frame")
+    try:
+        monkeypatch.setattr(integ, "version", lambda: "3.12.15")
+        compiled = helpers.websocket_mask is not helpers._websocket_mask_python
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            replaced = integ.install()
+        if compiled:
+            assert replaced == ()
+        else:
+            assert replaced == ("aiohttp._websocket.writer.websocket_mask",
+                                "aiohttp._websocket.reader_py.websocket_mask")
+        assert writer.WebSocketWriter.__dict__.get("_write_websocket_frame") is original
+        integ.uninstall()
+        forced = integ.install(force=True)
+        assert forced == ("aiohttp._websocket.writer.websocket_mask",
+                          "aiohttp._websocket.reader_py.websocket_mask")
+        assert writer.websocket_mask.__module__ == "wsframe.integrations.aiohttp"
+        assert writer.WebSocketWriter.__dict__.get("_write_websocket_frame") is original
+    finally:
+        integ.uninstall()
+        monkeypatch.undo()
+        if was:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                integ.install(force=True)

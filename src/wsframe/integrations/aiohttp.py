@@ -33,6 +33,10 @@
    ``None`` returned; anything else than a ``bytes`` key of 4 bytes and a ``bytearray``
    goes to aiohttp's own function, so its ``TypeError``/``AssertionError`` stay its own.
 
+On aiohttp 3.11.0-3.13.1 (no ``_write_websocket_frame``: the frame is built inside
+``send_frame``) only 2. applies: with aiohttp's compiled extensions nothing is replaced
+there, and ``install()`` returns an empty tuple.
+
 Not replaced: the compiled reader (``reader_c``) ``cimport``s aiohttp's Cython masker as a
 C function, so no Python-level patch reaches it; replacing the whole reader class would
 change aiohttp's behaviour in ways its suite checks (flow control, stall/resume, error
@@ -137,28 +141,36 @@ def _write_websocket_frame(self, message, opcode, rsv):
     self._output_size += sent
 
 
+# The frame writer's method exists from 3.13.2; 3.11.0-3.13.1 build the frame inside
+# send_frame (its lock, compression and flow control around it): only their masker is
+# replaced there.
+WRITER_FROM = (3, 13, 2)
+
+
 class AiohttpIntegration(Integration):
     name = "aiohttp"
     module = "aiohttp"
     dist = "aiohttp"
-    # _write_websocket_frame exists from 3.13.2 (same steps in 3.13.2-3.14.5); before
-    # it, the frame was built inside send_frame (3.11-3.13.1) or http_websocket.py (3.9,
-    # 3.10): other internals, refused.
-    tested = ("3.13.2", "3.14.0", "3.14.5")
-    minimum = (3, 13, 2)
+    # 3.11.0-3.14.5 keep the aiohttp._websocket package: the same websocket_mask(mask,
+    # data) in writer and reader_py; _write_websocket_frame from 3.13.2 (same steps in
+    # 3.13.2-3.14.5). 3.9 and 3.10 build frames in http_websocket.py: refused.
+    tested = ("3.11.18", "3.12.15", "3.13.2", "3.14.5")
+    minimum = (3, 11)
     below = (3, 15)
 
     def patches(self):
         from aiohttp._websocket import helpers, reader_py, writer
 
-        out = [
-            (
-                writer.WebSocketWriter,
-                "_write_websocket_frame",
-                _bind_writer(writer, helpers),
-                "aiohttp._websocket.writer.WebSocketWriter._write_websocket_frame",
+        out = []
+        if self.version_tuple() >= WRITER_FROM:
+            out.append(
+                (
+                    writer.WebSocketWriter,
+                    "_write_websocket_frame",
+                    _bind_writer(writer, helpers),
+                    "aiohttp._websocket.writer.WebSocketWriter._write_websocket_frame",
+                )
             )
-        ]
         for module, dotted in (
             (writer, "aiohttp._websocket.writer.websocket_mask"),
             (reader_py, "aiohttp._websocket.reader_py.websocket_mask"),
