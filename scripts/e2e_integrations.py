@@ -280,6 +280,8 @@ def callgrind(args, modes, sizes):
                 out = os.path.join(args.callgrind, "%s-%s-%s-%d-%d.out" % (
                     args.library, args.side, mode, size, n))
                 wrap = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
+                # e.g. E2E_VALGRIND_OPTS="--cache-sim=yes --branch-sim=yes"
+                wrap += os.environ.get("E2E_VALGRIND_OPTS", "").split()
                 one_run(args.library, mode, size, n, args.inflight, args.warmup, wrap,
                         args.side)
                 totals.append(callgrind_total(out))

@@ -29,8 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 # Test dependencies of each suite beyond pytest (the library's own dependencies come with
 # it). websocket-client's echo server is written with websockets.
 TEST_DEPS = {
-    # (its own suite, with --websockets-tests: trio's tests from 16.0, the proxy tests' client)
-    "websockets": ["trio", "python-socks[asyncio]"],
+    # (its own suite, with --websockets-tests: trio (16.0 on), the proxy tests' client, werkzeug for the router (15.0 on))
+    "websockets": ["trio", "python-socks[asyncio]", "werkzeug"],
     "wsproto": [],
     # (its pytest.ini filters a coverage warning: pytest fails without coverage)
     "aiohttp": ["pytest-mock", "trustme", "freezegun", "coverage"],

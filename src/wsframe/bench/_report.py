@@ -394,6 +394,9 @@ def _e2e_markdown(section):
         out.append("")
         ratios = [g for g in groups if g.get("ratio")]
         if ratios:
+            out.append("Ratios installed / plain: msgs/s above 1 and CPU per message below 1 "
+                       "mean the installed library is faster.")
+            out.append("")
             out.append("| installed / plain | msgs/s | server CPU/msg | client CPU/msg |")
             out.append("| --- | ---: | ---: | ---: |")
             for g in ratios:
