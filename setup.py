@@ -155,7 +155,27 @@ def extensions():
         # The protocol source compiled as is: _codec_c.pxd gives it its static types.
         Extension("wsframe._codec_c", ["src/wsframe/_codec_py.py"]),
     ]
+    _stale_codec_c()
     return cythonize(modules, compiler_directives=directives, include_path=["src"])
+
+
+def _stale_codec_c():
+    """Remove the generated _codec_py.c when a .pxd it depends on is newer.
+
+    cythonize follows the imports of _codec_py.py, but not _codec_c.pxd (found through the
+    extension's name) nor what that .pxd cimports (_primitives.pxd): an edit there alone
+    would otherwise leave the compiled protocol built against the old declarations.
+    """
+    here = os.path.join("src", "wsframe")
+    generated = os.path.join(here, "_codec_py.c")
+    if not os.path.exists(generated):
+        return
+    built = os.path.getmtime(generated)
+    for name in ("_codec_c.pxd", "_primitives.pxd"):
+        path = os.path.join(here, name)
+        if os.path.exists(path) and os.path.getmtime(path) > built:
+            os.remove(generated)
+            return
 
 
 def main():
