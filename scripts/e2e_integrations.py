@@ -268,7 +268,15 @@ def callgrind_total(path):
 
 
 def callgrind(args, modes, sizes):
-    """Server instructions per message: (run of count) - (run of count/2), per mode."""
+    """Server instructions per message: (run of count) - (run of count/2), per mode.
+
+    The hash seed is fixed (PYTHONHASHSEED=0 unless set): with a random one per process,
+    dict and set probing alone moved the counts by 1-2 %. With more than one message in
+    flight, how many messages each read carries depends on timing (the side not under
+    valgrind runs 50 times faster), which moves them by up to 10 %: --inflight 1 gives
+    the steady counts.
+    """
+    os.environ.setdefault("PYTHONHASHSEED", "0")
     os.makedirs(args.callgrind, exist_ok=True)
     print("# %s %s under callgrind, inflight %d" % (args.library, args.side, args.inflight))
     for size in sizes:

@@ -33,7 +33,9 @@ TEST_DEPS = {
     "websockets": ["trio", "python-socks[asyncio]", "werkzeug"],
     "wsproto": [],
     # (its pytest.ini filters a coverage warning: pytest fails without coverage)
-    "aiohttp": ["pytest-mock", "trustme", "freezegun", "coverage"],
+    # (3.12's conftest imports isal, zlib_ng and blockbuster)
+    "aiohttp": ["pytest-mock", "trustme", "freezegun", "coverage", "isal", "zlib-ng",
+                "blockbuster"],
     "tornado": [],
     "autobahn": [],
     "websocket_client": ["websockets"],
