@@ -139,6 +139,36 @@ def test_header_round_trip(impl, length, mask):
     assert (parsed.length, parsed.size) == (length, len(head))
 
 
+class _Op(int):
+    """An int subclass whose overrides must not be called (operator.index ignores them)."""
+
+    def __index__(self):  # pragma: no cover - must not be called
+        raise AssertionError("__index__ called")
+
+    def __or__(self, other):  # pragma: no cover
+        raise AssertionError("__or__ called")
+
+    __ror__ = __or__
+
+
+@pytest.mark.parametrize("opcode", [2, Opcode.BINARY, _Op(2)], ids=["int", "IntEnum", "subclass"])
+@pytest.mark.parametrize("length", [0, 5, 125, 126, 65535, 65536, (1 << 63) - 1])
+@pytest.mark.parametrize("mask", [None, b"\x01\x02\x03\x04", bytearray(b"\x01\x02\x03\x04")])
+@pytest.mark.parametrize("fin,rsv", [(True, 0), (False, 4), (1, 7)])
+def test_encode_header_fast_and_general_paths_agree(impl, opcode, length, mask, fin, rsv):
+    """The inline path (plain ints, a bytes key) and the general one (int subclasses,
+    another buffer as key) build the same header as the wire format says."""
+    head = impl.encode_header(opcode, length, fin=fin, rsv=rsv, mask=mask)
+    first = (0x80 if fin else 0) | (rsv << 4) | 2
+    if length < 126:
+        want = bytes([first, length | (0x80 if mask else 0)])
+    elif length < 65536:
+        want = bytes([first, 126 | (0x80 if mask else 0)]) + length.to_bytes(2, "big")
+    else:
+        want = bytes([first, 127 | (0x80 if mask else 0)]) + length.to_bytes(8, "big")
+    assert head == want + (bytes(mask) if mask else b"")
+
+
 @pytest.mark.parametrize("kind", ["bytes", "bytearray", "memoryview", "array", "strided"])
 @pytest.mark.parametrize("offset", [0, 1, 7])
 def test_parse_header_any_buffer(impl, kind, offset):

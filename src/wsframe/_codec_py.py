@@ -12,6 +12,8 @@ try:
 except ImportError:  # interpreted, and Cython is not installed: nothing is compiled
     from . import _nocython as cython
 
+from operator import index as _index
+
 from . import _args
 from ._errors import Opcode, ProtocolError
 # (_MASK, _REP and _SMALL: for the interpreted fast path of FrameDecoder._process)
@@ -295,18 +297,41 @@ def parse_header(buf, offset=0):
     )
 
 
+_SSIZE_MAX = (1 << 63) - 1  # (the largest length _args.c_integer accepts)
+
+
 def encode_header(opcode, length, *, fin=True, rsv=0, mask=None):
     """A frame header for a payload of ``length`` bytes (shortest length form)."""
-    op = _args.c_integer(opcode, "opcode")
-    rsv = _args.c_integer(rsv, "rsv")
-    length = _args.c_integer(length, "length")
-    if not 0 <= op <= 15 or not 0 <= rsv <= 7:
-        raise ValueError("opcode must be 0..15 and rsv 0..7")
-    if length < 0:
-        raise ValueError("payload length %r out of range" % (length,))
+    # The usual call (ints in range, no key or a 4-byte bytes key) is checked inline: a
+    # call into _args per argument cost more than the header itself. Anything else takes
+    # the checks below in their order, so it raises what it always raised.
+    if type(opcode) is not int and isinstance(opcode, int):
+        # An IntEnum member such as Opcode.TEXT: operator.index gives its exact int
+        # without calling anything the subclass overrides (what _args.c_integer takes).
+        opcode = _index(opcode)
+    if (
+        type(opcode) is int
+        and type(rsv) is int
+        and type(length) is int
+        and 0 <= opcode <= 15
+        and 0 <= rsv <= 7
+        and 0 <= length <= _SSIZE_MAX
+    ):
+        op = opcode
+    else:
+        op = _args.c_integer(opcode, "opcode")
+        rsv = _args.c_integer(rsv, "rsv")
+        length = _args.c_integer(length, "length")
+        if not 0 <= op <= 15 or not 0 <= rsv <= 7:
+            raise ValueError("opcode must be 0..15 and rsv 0..7")
+        if length < 0:
+            raise ValueError("payload length %r out of range" % (length,))
     key = None
     if mask is not None:
-        key = _args.mask_key(mask, "encode_header()")
+        if type(mask) is bytes and len(mask) == 4:
+            key = mask
+        else:
+            key = _args.mask_key(mask, "encode_header()")
     return frame_header((0x80 if fin else 0) | (rsv << 4) | op, length, key)
 
 

@@ -130,6 +130,8 @@ def _make_serialize(frames, original):
             return general(self, mask)
         fin = True if self.fin else False
         rsv = (4 if self.rsv1 else 0) | (2 if self.rsv2 else 0) | (1 if self.rsv3 else 0)
+        # (the member's int: encode_header takes a plain int on its fastest path)
+        opcode = opcode._value_
         if not mask:
             if fin and not rsv:
                 return encode_header(opcode, len(data)) + data
