@@ -176,12 +176,13 @@ def _make_replacements(fp, payload_as_bytes=True):
             and (opcode < 8 or len(payload) < 126)
         ):
             n = len(payload)
+            op = opcode._value_  # (a plain int: encode_header's fastest path)
             if self.client:
                 key = fp.os.urandom(4)  # looked up as wsproto's own code does
-                out = bytearray(_encode_header(opcode, n, fin=fin, mask=key))
+                out = bytearray(_encode_header(op, n, fin=fin, mask=key))
                 out += _apply_mask(payload, key)
                 return out
-            out = bytearray(_encode_header(opcode, n, fin=fin))
+            out = bytearray(_encode_header(op, n, fin=fin))
             out += payload
             return out
         return orig_serialize(self, opcode, payload, fin)
