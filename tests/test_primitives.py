@@ -138,3 +138,32 @@ def test_each_cpu_path_agrees(impl):
     finally:
         impl.set_path("mask", None)
         impl.set_path("utf8", None)
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 31, 64, 1000, (1 << 16) - 1, 1 << 16, (1 << 16) + 5])
+@pytest.mark.parametrize("data_type", [bytes, bytearray, memoryview])
+@pytest.mark.parametrize("key_type", [bytes, bytearray])
+def test_mask_and_utf8_agree_across_buffer_types(impl, size, data_type, key_type):
+    """bytes and bytearray (each with its own unexported path below the GIL-release
+    threshold) and any other buffer give the same results."""
+    rng = random.Random(size)
+    raw = bytes(rng.getrandbits(8) for _ in range(size))
+    key = bytes(rng.getrandbits(8) for _ in range(4))
+    expected = bytes(b ^ key[(i + 1) & 3] for i, b in enumerate(raw))
+    assert impl.apply_mask(data_type(raw), key_type(key), 1) == expected
+    buf = bytearray(raw)
+    impl.apply_mask_inplace(buf, key_type(key), 1)
+    assert buf == expected
+    text = ("aé€😀" * (size // 10 + 1)).encode()[:size]
+    want = True
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        want = False
+    assert impl.validate_utf8(data_type(text)) is want
+    # The incremental validator: the same verdict and offset as for the bytes.
+    reference = impl.Utf8Validator()
+    verdict = reference.feed(text)
+    validator = impl.Utf8Validator()
+    assert validator.feed(data_type(text)) is verdict
+    assert validator.error_offset == reference.error_offset

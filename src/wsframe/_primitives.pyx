@@ -76,18 +76,45 @@ cdef inline void _mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t
         wsf_mask(dst, src, n, key, phase)
 
 
+cdef inline bint _small_key(mask, uint8_t *key):
+    """Copy a 4-byte bytes or bytearray key into ``key``; False for anything else.
+
+    (A copy: the key then cannot be resized under a call that releases the GIL.)
+    """
+    if type(mask) is bytes and len(<bytes>mask) == 4:
+        memcpy(key, PyBytes_AS_STRING(mask), 4)
+        return True
+    if type(mask) is bytearray and len(<bytearray>mask) == 4:
+        memcpy(key, PyByteArray_AS_STRING(mask), 4)
+        return True
+    return False
+
+
 def apply_mask(data, mask, Py_ssize_t offset=0):
     """Return ``data`` XOR ``mask``; ``offset`` is the key position where ``data`` starts."""
     cdef Py_ssize_t n
     cdef bytes out
-    if type(data) is bytes and type(mask) is bytes and len(<bytes>mask) == 4:
-        # The common case, without the cost of acquiring two buffers.
-        n = len(<bytes>data)
-        out = PyBytes_FromStringAndSize(NULL, n)
-        if n:
-            _mask(<uint8_t *>PyBytes_AS_STRING(out), <const uint8_t *>PyBytes_AS_STRING(data),
-                  n, <const uint8_t *>PyBytes_AS_STRING(mask), offset & 3)
-        return out
+    cdef uint8_t key4[4]
+    if _small_key(mask, key4):
+        # The common cases without the cost of acquiring buffers (a typed memoryview
+        # costs ten times the masking of a small frame): bytes, and bytearrays below
+        # NOGIL_THRESHOLD (websockets' stream reader hands those over), read with the GIL
+        # held, so no thread can resize them meanwhile. Larger bytearrays take the
+        # memoryview below, whose export makes a resize a BufferError.
+        if type(data) is bytes:
+            n = len(<bytes>data)
+            out = PyBytes_FromStringAndSize(NULL, n)
+            if n:
+                _mask(<uint8_t *>PyBytes_AS_STRING(out),
+                      <const uint8_t *>PyBytes_AS_STRING(data), n, key4, offset & 3)
+            return out
+        if type(data) is bytearray and len(<bytearray>data) < NOGIL_THRESHOLD:
+            n = len(<bytearray>data)
+            out = PyBytes_FromStringAndSize(NULL, n)
+            if n:
+                _mask(<uint8_t *>PyBytes_AS_STRING(out),
+                      <const uint8_t *>PyByteArray_AS_STRING(data), n, key4, offset & 3)
+            return out
     cdef const unsigned char[::1] src = _args.byte_view(data, "apply_mask()")
     cdef bytes key = _args.mask_key(mask, "apply_mask()")
     n = src.shape[0]
@@ -101,17 +128,16 @@ def apply_mask(data, mask, Py_ssize_t offset=0):
 def apply_mask_inplace(buf, mask, Py_ssize_t offset=0):
     """Mask a writable buffer in place."""
     cdef Py_ssize_t n
-    if type(buf) is bytearray and type(mask) is bytes and len(<bytes>mask) == 4:
+    cdef uint8_t key4[4]
+    if type(buf) is bytearray and len(<bytearray>buf) < NOGIL_THRESHOLD and _small_key(mask, key4):
+        # The common case, without the cost of acquiring a buffer (it dominates tiny
+        # frames). The GIL stays held, so no thread can resize buf meanwhile; larger
+        # ones take the memoryview below, whose export makes a resize a BufferError.
         n = len(<bytearray>buf)
-        if n < NOGIL_THRESHOLD:
-            # The common case, without the cost of acquiring a buffer (it dominates tiny
-            # frames). The GIL stays held, so no thread can resize buf meanwhile; larger
-            # ones take the memoryview below, whose export makes a resize a BufferError.
-            if n:
-                _mask(<uint8_t *>PyByteArray_AS_STRING(buf),
-                      <uint8_t *>PyByteArray_AS_STRING(buf), n,
-                      <const uint8_t *>PyBytes_AS_STRING(mask), offset & 3)
-            return
+        if n:
+            _mask(<uint8_t *>PyByteArray_AS_STRING(buf),
+                  <uint8_t *>PyByteArray_AS_STRING(buf), n, key4, offset & 3)
+        return
     cdef unsigned char[::1] view = _args.writable_view(buf, "apply_mask_inplace()")
     cdef bytes key = _args.mask_key(mask, "apply_mask_inplace()")
     if view.shape[0]:
@@ -157,6 +183,9 @@ def validate_utf8(data):
     if type(data) is bytes:
         # The common case, without the cost of acquiring a buffer (it dominates 1 KiB).
         return _validate(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
+    if type(data) is bytearray and len(<bytearray>data) < NOGIL_THRESHOLD:
+        # Read with the GIL held (below the threshold): no thread can resize it meanwhile.
+        return _validate(<const uint8_t *>PyByteArray_AS_STRING(data), len(<bytearray>data))
     cdef const unsigned char[::1] view = _args.byte_view(data, "validate_utf8()")
     return _validate(&view[0] if view.shape[0] else NULL, view.shape[0])
 
@@ -196,6 +225,10 @@ while another is inside raises RuntimeError (the state is never shared half-writ
         try:
             if type(data) is bytes:
                 return self._feed(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
+            if type(data) is bytearray and len(<bytearray>data) < NOGIL_THRESHOLD:
+                # (GIL held throughout below the threshold: no resize meanwhile)
+                return self._feed(<const uint8_t *>PyByteArray_AS_STRING(data),
+                                  len(<bytearray>data))
             view = _args.byte_view(data, "Utf8Validator.feed()")
             return self._feed(&view[0] if view.shape[0] else NULL, view.shape[0])
         finally:
