@@ -76,6 +76,19 @@ cdef inline void _mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t
         wsf_mask(dst, src, n, key, phase)
 
 
+cdef extern from *:
+    """
+    /* A bytearray may be read without an export only where the GIL keeps other threads
+       out; a free-threaded build takes the exporting path. */
+    #ifdef Py_GIL_DISABLED
+    #define WSF_BYTEARRAY_UNEXPORTED 0
+    #else
+    #define WSF_BYTEARRAY_UNEXPORTED 1
+    #endif
+    """
+    bint WSF_BYTEARRAY_UNEXPORTED
+
+
 cdef inline bint _small_key(mask, uint8_t *key):
     """Copy a 4-byte bytes or bytearray key into ``key``; False for anything else.
 
@@ -84,7 +97,7 @@ cdef inline bint _small_key(mask, uint8_t *key):
     if type(mask) is bytes and len(<bytes>mask) == 4:
         memcpy(key, PyBytes_AS_STRING(mask), 4)
         return True
-    if type(mask) is bytearray and len(<bytearray>mask) == 4:
+    if WSF_BYTEARRAY_UNEXPORTED and type(mask) is bytearray and len(<bytearray>mask) == 4:
         memcpy(key, PyByteArray_AS_STRING(mask), 4)
         return True
     return False
@@ -108,7 +121,8 @@ def apply_mask(data, mask, Py_ssize_t offset=0):
                 _mask(<uint8_t *>PyBytes_AS_STRING(out),
                       <const uint8_t *>PyBytes_AS_STRING(data), n, key4, offset & 3)
             return out
-        if type(data) is bytearray and len(<bytearray>data) < NOGIL_THRESHOLD:
+        if (WSF_BYTEARRAY_UNEXPORTED and type(data) is bytearray
+                and len(<bytearray>data) < NOGIL_THRESHOLD):
             n = len(<bytearray>data)
             out = PyBytes_FromStringAndSize(NULL, n)
             if n:
@@ -129,7 +143,8 @@ def apply_mask_inplace(buf, mask, Py_ssize_t offset=0):
     """Mask a writable buffer in place."""
     cdef Py_ssize_t n
     cdef uint8_t key4[4]
-    if type(buf) is bytearray and len(<bytearray>buf) < NOGIL_THRESHOLD and _small_key(mask, key4):
+    if (WSF_BYTEARRAY_UNEXPORTED and type(buf) is bytearray
+            and len(<bytearray>buf) < NOGIL_THRESHOLD and _small_key(mask, key4)):
         # The common case, without the cost of acquiring a buffer (it dominates tiny
         # frames). The GIL stays held, so no thread can resize buf meanwhile; larger
         # ones take the memoryview below, whose export makes a resize a BufferError.
@@ -183,7 +198,8 @@ def validate_utf8(data):
     if type(data) is bytes:
         # The common case, without the cost of acquiring a buffer (it dominates 1 KiB).
         return _validate(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
-    if type(data) is bytearray and len(<bytearray>data) < NOGIL_THRESHOLD:
+    if (WSF_BYTEARRAY_UNEXPORTED and type(data) is bytearray
+            and len(<bytearray>data) < NOGIL_THRESHOLD):
         # Read with the GIL held (below the threshold): no thread can resize it meanwhile.
         return _validate(<const uint8_t *>PyByteArray_AS_STRING(data), len(<bytearray>data))
     cdef const unsigned char[::1] view = _args.byte_view(data, "validate_utf8()")
@@ -225,7 +241,8 @@ while another is inside raises RuntimeError (the state is never shared half-writ
         try:
             if type(data) is bytes:
                 return self._feed(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
-            if type(data) is bytearray and len(<bytearray>data) < NOGIL_THRESHOLD:
+            if (WSF_BYTEARRAY_UNEXPORTED and type(data) is bytearray
+                    and len(<bytearray>data) < NOGIL_THRESHOLD):
                 # (GIL held throughout below the threshold: no resize meanwhile)
                 return self._feed(<const uint8_t *>PyByteArray_AS_STRING(data),
                                   len(<bytearray>data))
