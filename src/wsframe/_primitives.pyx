@@ -108,26 +108,23 @@ def apply_mask(data, mask, Py_ssize_t offset=0):
     cdef Py_ssize_t n
     cdef bytes out
     cdef uint8_t key4[4]
+    cdef bint is_bytes
     if _small_key(mask, key4):
         # The common cases without the cost of acquiring buffers (a typed memoryview
         # costs ten times the masking of a small frame): bytes, and bytearrays below
         # NOGIL_THRESHOLD (websockets' stream reader hands those over), read with the GIL
         # held, so no thread can resize them meanwhile. Larger bytearrays take the
         # memoryview below, whose export makes a resize a BufferError.
-        if type(data) is bytes:
-            n = len(<bytes>data)
+        is_bytes = type(data) is bytes
+        if is_bytes or (WSF_BYTEARRAY_UNEXPORTED and type(data) is bytearray
+                        and len(<bytearray>data) < NOGIL_THRESHOLD):
+            n = len(data)
             out = PyBytes_FromStringAndSize(NULL, n)
             if n:
                 _mask(<uint8_t *>PyBytes_AS_STRING(out),
-                      <const uint8_t *>PyBytes_AS_STRING(data), n, key4, offset & 3)
-            return out
-        if (WSF_BYTEARRAY_UNEXPORTED and type(data) is bytearray
-                and len(<bytearray>data) < NOGIL_THRESHOLD):
-            n = len(<bytearray>data)
-            out = PyBytes_FromStringAndSize(NULL, n)
-            if n:
-                _mask(<uint8_t *>PyBytes_AS_STRING(out),
-                      <const uint8_t *>PyByteArray_AS_STRING(data), n, key4, offset & 3)
+                      <const uint8_t *>(PyBytes_AS_STRING(data) if is_bytes
+                                        else PyByteArray_AS_STRING(data)),
+                      n, key4, offset & 3)
             return out
     cdef const unsigned char[::1] src = _args.byte_view(data, "apply_mask()")
     cdef bytes key = _args.mask_key(mask, "apply_mask()")

@@ -30,6 +30,15 @@ RANGES = [
 ]
 
 
+def _restore(integ, was, monkeypatch):
+    """Undo a test's version patch and put the integration back as it was found."""
+    monkeypatch.undo()
+    if was:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            integ.install(force=True)
+
+
 @pytest.mark.parametrize("name,accepted,refused,text", RANGES, ids=[r[0] for r in RANGES])
 def test_supported_range(name, accepted, refused, text):
     integ = wi.get(name)
@@ -66,11 +75,7 @@ def test_refused_version_warns_with_the_range_and_patches_nothing(name, monkeypa
             assert name not in wi.install(force=True)
     finally:
         wi.uninstall()
-        monkeypatch.undo()
-        if was:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                integ.install(force=True)
+        _restore(integ, was, monkeypatch)
 
 
 def test_installed_versions_are_supported():
@@ -209,8 +214,4 @@ def test_aiohttp_before_the_frame_writer_gets_only_the_masker(monkeypatch):
         assert writer.WebSocketWriter.__dict__.get("_write_websocket_frame") is original
     finally:
         integ.uninstall()
-        monkeypatch.undo()
-        if was:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                integ.install(force=True)
+        _restore(integ, was, monkeypatch)
