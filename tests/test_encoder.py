@@ -159,14 +159,9 @@ def test_encode_header_fast_and_general_paths_agree(impl, opcode, length, mask, 
     """The inline path (plain ints, a bytes key) and the general one (int subclasses,
     another buffer as key) build the same header as the wire format says."""
     head = impl.encode_header(opcode, length, fin=fin, rsv=rsv, mask=mask)
-    first = (0x80 if fin else 0) | (rsv << 4) | 2
-    if length < 126:
-        want = bytes([first, length | (0x80 if mask else 0)])
-    elif length < 65536:
-        want = bytes([first, 126 | (0x80 if mask else 0)]) + length.to_bytes(2, "big")
-    else:
-        want = bytes([first, 127 | (0x80 if mask else 0)]) + length.to_bytes(8, "big")
-    assert head == want + (bytes(mask) if mask else b"")
+    # (wire.frame of an empty payload declaring ``length``: the header and the key)
+    key = bytes(mask) if mask is not None else None
+    assert head == frame(2, b"", fin=bool(fin), rsv=rsv, key=key, length=length)
 
 
 @pytest.mark.parametrize("kind", ["bytes", "bytearray", "memoryview", "array", "strided"])

@@ -89,6 +89,21 @@ cdef extern from *:
     bint WSF_BYTEARRAY_UNEXPORTED
 
 
+cdef inline const uint8_t *_unexported(data, Py_ssize_t *n) noexcept:
+    """The bytes of ``data`` where they may be read without a buffer export (a typed
+    memoryview costs ten times the masking of a small frame), their count in ``n``; NULL:
+    take an export. A ``bytes`` is immutable; a ``bytearray`` below NOGIL_THRESHOLD is
+    read with the GIL held throughout (GIL builds only), so no thread can resize it."""
+    if type(data) is bytes:
+        n[0] = len(<bytes>data)
+        return <const uint8_t *>PyBytes_AS_STRING(data)
+    if (WSF_BYTEARRAY_UNEXPORTED and type(data) is bytearray
+            and len(<bytearray>data) < NOGIL_THRESHOLD):
+        n[0] = len(<bytearray>data)
+        return <const uint8_t *>PyByteArray_AS_STRING(data)
+    return NULL
+
+
 cdef inline bint _small_key(mask, uint8_t *key):
     """Copy a 4-byte bytes or bytearray key into ``key``; False for anything else.
 
@@ -108,23 +123,13 @@ def apply_mask(data, mask, Py_ssize_t offset=0):
     cdef Py_ssize_t n
     cdef bytes out
     cdef uint8_t key4[4]
-    cdef bint is_bytes
+    cdef const uint8_t *p
     if _small_key(mask, key4):
-        # The common cases without the cost of acquiring buffers (a typed memoryview
-        # costs ten times the masking of a small frame): bytes, and bytearrays below
-        # NOGIL_THRESHOLD (websockets' stream reader hands those over), read with the GIL
-        # held, so no thread can resize them meanwhile. Larger bytearrays take the
-        # memoryview below, whose export makes a resize a BufferError.
-        is_bytes = type(data) is bytes
-        if is_bytes or (WSF_BYTEARRAY_UNEXPORTED and type(data) is bytearray
-                        and len(<bytearray>data) < NOGIL_THRESHOLD):
-            n = len(data)
+        p = _unexported(data, &n)  # (bytes, and small bytearrays: websockets' reader's)
+        if p != NULL:
             out = PyBytes_FromStringAndSize(NULL, n)
             if n:
-                _mask(<uint8_t *>PyBytes_AS_STRING(out),
-                      <const uint8_t *>(PyBytes_AS_STRING(data) if is_bytes
-                                        else PyByteArray_AS_STRING(data)),
-                      n, key4, offset & 3)
+                _mask(<uint8_t *>PyBytes_AS_STRING(out), p, n, key4, offset & 3)
             return out
     cdef const unsigned char[::1] src = _args.byte_view(data, "apply_mask()")
     cdef bytes key = _args.mask_key(mask, "apply_mask()")
@@ -192,13 +197,10 @@ cdef inline bint _validate(const uint8_t *p, Py_ssize_t n) noexcept:
 
 def validate_utf8(data):
     """True if ``data`` is complete, valid UTF-8 (RFC 3629)."""
-    if type(data) is bytes:
-        # The common case, without the cost of acquiring a buffer (it dominates 1 KiB).
-        return _validate(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
-    if (WSF_BYTEARRAY_UNEXPORTED and type(data) is bytearray
-            and len(<bytearray>data) < NOGIL_THRESHOLD):
-        # Read with the GIL held (below the threshold): no thread can resize it meanwhile.
-        return _validate(<const uint8_t *>PyByteArray_AS_STRING(data), len(<bytearray>data))
+    cdef Py_ssize_t n
+    cdef const uint8_t *p = _unexported(data, &n)
+    if p != NULL:
+        return _validate(p, n)
     cdef const unsigned char[::1] view = _args.byte_view(data, "validate_utf8()")
     return _validate(&view[0] if view.shape[0] else NULL, view.shape[0])
 
@@ -233,16 +235,14 @@ while another is inside raises RuntimeError (the state is never shared half-writ
     cpdef bint feed(self, data) except -1:
         """Feed the next chunk; False once the text can no longer be valid."""
         cdef const unsigned char[::1] view
+        cdef const uint8_t *p
+        cdef Py_ssize_t n
         if not wsf_try_enter(&self._busy):
             raise _args.two_threads("Utf8Validator")
         try:
-            if type(data) is bytes:
-                return self._feed(<const uint8_t *>PyBytes_AS_STRING(data), len(<bytes>data))
-            if (WSF_BYTEARRAY_UNEXPORTED and type(data) is bytearray
-                    and len(<bytearray>data) < NOGIL_THRESHOLD):
-                # (GIL held throughout below the threshold: no resize meanwhile)
-                return self._feed(<const uint8_t *>PyByteArray_AS_STRING(data),
-                                  len(<bytearray>data))
+            p = _unexported(data, &n)
+            if p != NULL:
+                return self._feed(p, n)
             view = _args.byte_view(data, "Utf8Validator.feed()")
             return self._feed(&view[0] if view.shape[0] else NULL, view.shape[0])
         finally:
